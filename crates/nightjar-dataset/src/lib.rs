@@ -1,0 +1,40 @@
+//! The Nightjar dataset on disk: Parquet files of packet records in
+//! hive-style day partitions, committed atomically.
+//!
+//! # Layout
+//!
+//! ```text
+//! DATASET/
+//!   day=2026-11-22/
+//!     part-<writer>-<n>.parquet      committed files, never modified again
+//!   _inprogress/
+//!     <writer>-<n>.day=2026-11-22.parquet   files being written (readers skip `_` folders)
+//! ```
+//!
+//! A file is written under `_inprogress/`, flushed and fsynced, renamed into
+//! its partition folder, and the folder is fsynced: a reader (DataFusion,
+//! DuckDB, pyarrow, Spark) sees either the whole file or nothing. Files left in
+//! `_inprogress/` by a crash are garbage: [`clean_in_progress`] removes them.
+//! The partition key `day` is the UTC date of the record's `time`.
+//!
+//! Files are zstd-compressed, with dictionary encoding, page-level
+//! statistics and page indexes (so filters on time, addresses, ports and
+//! country skip pages), and carry the schema version in their metadata.
+//!
+//! ```no_run
+//! use nightjar_dataset::{PartitionedWriter, WriterOptions};
+//! let batch = arrow::record_batch::RecordBatch::new_empty(nightjar_record::packet_schema());
+//! let mut writer = PartitionedWriter::new("data", "import-1", WriterOptions::default())?;
+//! writer.write(&batch)?;
+//! let committed = writer.commit()?;
+//! println!("{} files", committed.len());
+//! # Ok::<(), nightjar_dataset::DatasetError>(())
+//! ```
+
+mod error;
+mod layout;
+mod writer;
+
+pub use error::DatasetError;
+pub use layout::{DAY_PARTITION_KEY, IN_PROGRESS_DIR, clean_in_progress, day_of_micros, partition_dir};
+pub use writer::{CommittedFile, PartitionedWriter, WriterOptions};

@@ -1,0 +1,189 @@
+//! Writing record batches into day partitions, one Parquet file per day per
+//! writer, committed by rename.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, BooleanArray, TimestampMicrosecondArray};
+use arrow::compute::filter_record_batch;
+use arrow::record_batch::RecordBatch;
+use chrono::NaiveDate;
+use nightjar_record::{col, packet_schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use crate::error::DatasetError;
+use crate::layout::{IN_PROGRESS_DIR, day_of_micros, partition_dir, sync_dir};
+
+/// How the dataset's Parquet files are written.
+#[derive(Clone, Debug)]
+pub struct WriterOptions {
+    /// A file is committed and a new one started after this many rows.
+    pub max_rows_per_file: usize,
+    /// Rows per row group: the unit a reader skips by statistics.
+    pub row_group_rows: usize,
+    /// zstd level (1–22); 3 is zstd's own default balance.
+    pub zstd_level: i32,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions { max_rows_per_file: 16 * 1024 * 1024, row_group_rows: 1024 * 1024, zstd_level: 3 }
+    }
+}
+
+/// A Parquet file made visible in the dataset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommittedFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its partition.
+    pub day: NaiveDate,
+    /// Rows in it.
+    pub rows: u64,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+struct OpenFile {
+    day: NaiveDate,
+    temp_path: PathBuf,
+    final_path: PathBuf,
+    writer: ArrowWriter<File>,
+    rows: u64,
+}
+
+/// Writes packet record batches into the dataset at `root`, one open file per
+/// day, until [`commit`](Self::commit). Files are named after `writer_id`,
+/// which must be unique among writers of the same dataset (the collector uses
+/// the sensor and batch sequence; import uses a run id).
+pub struct PartitionedWriter {
+    root: PathBuf,
+    writer_id: String,
+    options: WriterOptions,
+    properties: WriterProperties,
+    open: BTreeMap<NaiveDate, OpenFile>,
+    next_file: u64,
+    committed: Vec<CommittedFile>,
+}
+
+impl PartitionedWriter {
+    /// A writer into the dataset folder `root` (created if missing).
+    pub fn new(root: impl AsRef<Path>, writer_id: &str, options: WriterOptions) -> Result<Self, DatasetError> {
+        let root = root.as_ref().to_path_buf();
+        let in_progress = root.join(IN_PROGRESS_DIR);
+        fs::create_dir_all(&in_progress).map_err(DatasetError::io("creating", &in_progress))?;
+        let level = ZstdLevel::try_new(options.zstd_level)
+            .map_err(|source| DatasetError::Parquet { path: root.clone(), source })?;
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(level))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+            .set_created_by(format!("nightjar {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(PartitionedWriter {
+            root,
+            writer_id: writer_id.to_string(),
+            options,
+            properties,
+            open: BTreeMap::new(),
+            next_file: 0,
+            committed: Vec::new(),
+        })
+    }
+
+    /// Append a batch of packet records, split by day.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), DatasetError> {
+        if batch.schema().fields() != packet_schema().fields() {
+            return Err(DatasetError::Schema(format!("got columns {:?}", batch.schema().fields())));
+        }
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        for (day, part) in split_by_day(batch)? {
+            let file = self.open_file(day)?;
+            file.writer
+                .write(&part)
+                .map_err(|source| DatasetError::Parquet { path: file.temp_path.clone(), source })?;
+            file.rows += part.num_rows() as u64;
+            if file.rows >= self.options.max_rows_per_file as u64 {
+                self.commit_day(day)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rows written but not yet committed.
+    pub fn pending_rows(&self) -> u64 {
+        self.open.values().map(|f| f.rows).sum()
+    }
+
+    /// Commit every open file. Returns all files this writer committed.
+    pub fn commit(mut self) -> Result<Vec<CommittedFile>, DatasetError> {
+        let days: Vec<NaiveDate> = self.open.keys().copied().collect();
+        for day in days {
+            self.commit_day(day)?;
+        }
+        Ok(std::mem::take(&mut self.committed))
+    }
+
+    fn open_file(&mut self, day: NaiveDate) -> Result<&mut OpenFile, DatasetError> {
+        if !self.open.contains_key(&day) {
+            let number = self.next_file;
+            self.next_file += 1;
+            let stem = format!("{}-{number}", self.writer_id);
+            let temp_path = self.root.join(IN_PROGRESS_DIR).join(format!("{stem}.{}.parquet", day.format("%Y-%m-%d")));
+            let final_path = partition_dir(&self.root, day).join(format!("part-{stem}.parquet"));
+            let file = File::create(&temp_path).map_err(DatasetError::io("creating", &temp_path))?;
+            let writer = ArrowWriter::try_new(file, packet_schema(), Some(self.properties.clone()))
+                .map_err(|source| DatasetError::Parquet { path: temp_path.clone(), source })?;
+            self.open.insert(day, OpenFile { day, temp_path, final_path, writer, rows: 0 });
+        }
+        Ok(self.open.get_mut(&day).expect("the file for this day was inserted just above"))
+    }
+
+    fn commit_day(&mut self, day: NaiveDate) -> Result<(), DatasetError> {
+        let Some(open) = self.open.remove(&day) else { return Ok(()) };
+        let OpenFile { day, temp_path, final_path, writer, rows } = open;
+        let file = writer.into_inner().map_err(|source| DatasetError::Parquet { path: temp_path.clone(), source })?;
+        file.sync_all().map_err(DatasetError::io("syncing", &temp_path))?;
+        let bytes = file.metadata().map_err(DatasetError::io("reading size of", &temp_path))?.len();
+        drop(file);
+        let dir = final_path.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&dir).map_err(DatasetError::io("creating", &dir))?;
+        fs::rename(&temp_path, &final_path).map_err(DatasetError::io("committing", &final_path))?;
+        sync_dir(&dir)?;
+        sync_dir(&self.root)?;
+        tracing::debug!(path = %final_path.display(), rows, bytes, "committed parquet file");
+        self.committed.push(CommittedFile { path: final_path, day, rows, bytes });
+        Ok(())
+    }
+}
+
+/// Split a batch into one batch per UTC day of its `time` column.
+fn split_by_day(batch: &RecordBatch) -> Result<Vec<(NaiveDate, RecordBatch)>, DatasetError> {
+    let times = batch
+        .column_by_name(col::TIME)
+        .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
+        .ok_or_else(|| DatasetError::Schema("no microsecond `time` column".into()))?;
+    let days: Vec<NaiveDate> = times.values().iter().map(|t| day_of_micros(*t)).collect();
+    let first = days[0];
+    if days.iter().all(|d| *d == first) {
+        return Ok(vec![(first, batch.clone())]);
+    }
+    let mut distinct = days.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    distinct
+        .into_iter()
+        .map(|day| {
+            let mask = BooleanArray::from_iter(days.iter().map(|d| Some(*d == day)));
+            Ok((day, filter_record_batch(batch, &mask)?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

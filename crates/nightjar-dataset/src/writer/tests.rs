@@ -1,0 +1,93 @@
+use std::fs;
+
+use arrow::array::{Array, TimestampMicrosecondArray};
+use nightjar_packet::{LinkType, classify, decode};
+use nightjar_record::{PacketBatchBuilder, RecordOptions, SCHEMA_VERSION_KEY, col};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::*;
+use crate::layout::clean_in_progress;
+
+/// 2026-11-22T00:00:00Z in microseconds.
+const NOV_22: i64 = 1_795_305_600_000_000;
+const DAY_US: i64 = 86_400_000_000;
+
+fn batch(times: &[i64]) -> RecordBatch {
+    // Raw IPv4 UDP probe 198.51.100.7:40000 -> 192.0.2.10:53.
+    let frame: [u8; 28] =
+        [0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 198, 51, 100, 7, 192, 0, 2, 10, 0x9c, 0x40, 0, 53, 0, 8, 0, 0];
+    let packet = decode(LinkType::Raw, &frame).expect("valid UDP frame");
+    let mut builder = PacketBatchBuilder::new(RecordOptions::default());
+    for t in times {
+        builder.append(*t, &packet, &classify(&packet), None);
+    }
+    builder.finish("test", 7)
+}
+
+fn read_times(path: &Path) -> (Vec<i64>, Option<String>) {
+    let file = File::open(path).unwrap();
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let version = builder.schema().metadata().get(SCHEMA_VERSION_KEY).cloned();
+    let mut times = Vec::new();
+    for b in builder.build().unwrap() {
+        let b = b.unwrap();
+        let t = b.column_by_name(col::TIME).unwrap().as_any().downcast_ref::<TimestampMicrosecondArray>().unwrap();
+        times.extend(t.values().iter().copied());
+        assert_eq!(t.timezone(), Some("UTC"));
+    }
+    (times, version)
+}
+
+#[test]
+fn batches_spanning_midnight_land_in_two_day_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = PartitionedWriter::new(dir.path(), "t", WriterOptions::default()).unwrap();
+    writer.write(&batch(&[NOV_22 - 1, NOV_22, NOV_22 + 5])).unwrap();
+    writer.write(&batch(&[NOV_22 + 6])).unwrap();
+    assert_eq!(writer.pending_rows(), 4);
+    // Nothing is visible before the commit.
+    assert!(!dir.path().join("day=2026-11-22").exists());
+    let committed = writer.commit().unwrap();
+    assert_eq!(committed.len(), 2);
+    let nov21 = dir.path().join("day=2026-11-21/part-t-0.parquet");
+    let nov22 = dir.path().join("day=2026-11-22/part-t-1.parquet");
+    assert_eq!(read_times(&nov21).0, vec![NOV_22 - 1]);
+    let (times, version) = read_times(&nov22);
+    assert_eq!(times, vec![NOV_22, NOV_22 + 5, NOV_22 + 6]);
+    assert_eq!(version.as_deref(), Some("1"));
+    assert_eq!(committed.iter().map(|c| c.rows).sum::<u64>(), 4);
+    assert!(committed.iter().all(|c| c.bytes == fs::metadata(&c.path).unwrap().len()));
+    assert_eq!(fs::read_dir(dir.path().join(IN_PROGRESS_DIR)).unwrap().count(), 0);
+}
+
+#[test]
+fn files_roll_at_the_row_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = WriterOptions { max_rows_per_file: 2, ..WriterOptions::default() };
+    let mut writer = PartitionedWriter::new(dir.path(), "roll", options).unwrap();
+    for i in 0..5 {
+        writer.write(&batch(&[NOV_22 + i])).unwrap();
+    }
+    let committed = writer.commit().unwrap();
+    assert_eq!(committed.iter().map(|c| c.rows).collect::<Vec<_>>(), vec![2, 2, 1]);
+}
+
+#[test]
+fn wrong_schema_is_refused_and_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = PartitionedWriter::new(dir.path(), "bad", WriterOptions::default()).unwrap();
+    let other = batch(&[NOV_22]).project(&[0, 1]).unwrap();
+    assert!(matches!(writer.write(&other), Err(DatasetError::Schema(_))));
+    assert!(writer.commit().unwrap().is_empty());
+}
+
+#[test]
+fn leftovers_of_a_crashed_writer_are_cleaned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = PartitionedWriter::new(dir.path(), "crash", WriterOptions::default()).unwrap();
+    writer.write(&batch(&[NOV_22, NOV_22 + DAY_US])).unwrap();
+    // Dropped without commit, as a crash would leave it.
+    drop(writer);
+    assert_eq!(clean_in_progress(dir.path()).unwrap(), 2);
+    assert!(!dir.path().join("day=2026-11-22").exists());
+}
