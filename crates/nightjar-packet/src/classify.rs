@@ -58,7 +58,8 @@ impl Tool {
 pub enum SpoofSign {
     /// A TCP flag combination no real stack sends (null, Xmas, SYN-RST…).
     AbnormalTcpFlags,
-    /// TTL (or hop limit) of 200 or more, outside ICMP and outside Masscan.
+    /// TTL (or hop limit) of 200 or more, outside ICMP and outside packets
+    /// with a tool fingerprint (Masscan and ZMap send 255).
     HighTtl,
     /// A later fragment, or the IPv4 reserved flag set.
     Fragment,
@@ -176,8 +177,11 @@ fn spoof_sign(packet: &Packet<'_>, tool: Option<Tool>) -> Option<SpoofSign> {
     {
         return Some(SpoofSign::AbnormalTcpFlags);
     }
+    // corsaro exempts ICMP (routers answer with 255) and, through its
+    // large-scale-scan rule, Masscan. ZMap sends TTL 255 as well, so any
+    // recognised tool is exempt: the fingerprint already explains the TTL.
     let is_icmp = matches!(packet.transport, Transport::Icmp(_));
-    if packet.ttl >= 200 && !is_icmp && tool != Some(Tool::Masscan) {
+    if packet.ttl >= 200 && !is_icmp && tool.is_none() {
         return Some(SpoofSign::HighTtl);
     }
     if packet.fragment_offset != 0 || packet.reserved_flag {

@@ -97,7 +97,9 @@ fn tool_fingerprints() {
     let masscan = class_of(&syn(masscan_id, 255, seq, 443));
     assert_eq!(masscan.tool, Some(Tool::Masscan));
     assert_eq!(masscan.spoof, None, "Masscan's TTL 255 is not a spoofing sign");
-    assert_eq!(class_of(&syn(54321, 255, 99, 80)).tool, Some(Tool::Zmap));
+    let zmap = class_of(&syn(54321, 255, 99, 80));
+    assert_eq!(zmap.tool, Some(Tool::Zmap));
+    assert_eq!(zmap.spoof, None, "ZMap's TTL 255 is not a spoofing sign");
     assert_eq!(class_of(&syn(1234, 64, 99, 80)).tool, None);
     // A SYN-ACK whose sequence equals the destination is not Mirai.
     let synack = ipv4(SCANNER, DARK, 6, 64, 1, 0, &tcp(23, 40000, dst, SYN | ACK));

@@ -2,16 +2,13 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, BinaryBuilder, BooleanBuilder, FixedSizeBinaryArray, FixedSizeBinaryBuilder, PrimitiveArray,
-    PrimitiveBuilder, StringArray, StringBuilder, TimestampMicrosecondArray, UInt64Array, new_null_array,
-};
-use arrow::buffer::Buffer;
-use arrow::datatypes::{DataType, UInt8Type, UInt16Type, UInt32Type};
+use arrow::array::{ArrayRef, StringArray, UInt64Array, new_null_array};
+use arrow::datatypes::{DataType, TimestampMicrosecondType, UInt8Type, UInt16Type, UInt32Type};
 use arrow::record_batch::RecordBatch;
 use nightjar_packet::{Classification, Packet, Transport};
 
-use crate::schema::{ADDRESS_WIDTH, packet_schema};
+use crate::columns::{Bytes, Fixed, Flags, Optional, Values};
+use crate::schema::packet_schema;
 
 /// How records are built.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -21,102 +18,113 @@ pub struct RecordOptions {
     pub payload_prefix: usize,
 }
 
+/// Rows reserved for a builder's first batch; later batches reserve what the
+/// previous one held.
+const INITIAL_CAPACITY: usize = 4096;
+
 /// Accumulates packets column by column and emits [`RecordBatch`]es of the
 /// packet record schema. Enrichment columns (country, ASN, AS name) are left
 /// null: the collector fills them.
 pub struct PacketBatchBuilder {
     options: RecordOptions,
-    time_us: Vec<i64>,
-    ip_version: Vec<u8>,
-    src_ip: Vec<u8>,
-    dst_ip: Vec<u8>,
-    protocol: Vec<u8>,
-    src_port: PrimitiveBuilder<UInt16Type>,
-    dst_port: PrimitiveBuilder<UInt16Type>,
-    ip_ttl: Vec<u8>,
-    ip_id: PrimitiveBuilder<UInt16Type>,
-    ip_len: Vec<u32>,
-    ip_options_len: Vec<u16>,
-    ip_flags: Vec<u8>,
-    frag_offset: Vec<u16>,
-    tcp_flags: PrimitiveBuilder<UInt8Type>,
-    tcp_seq: PrimitiveBuilder<UInt32Type>,
-    tcp_ack: PrimitiveBuilder<UInt32Type>,
-    tcp_window: PrimitiveBuilder<UInt16Type>,
-    tcp_mss: PrimitiveBuilder<UInt16Type>,
-    tcp_wscale: PrimitiveBuilder<UInt8Type>,
-    tcp_sack_ok: BooleanBuilder,
-    tcp_ts: BooleanBuilder,
-    tcp_opts: StringBuilder,
-    icmp_type: PrimitiveBuilder<UInt8Type>,
-    icmp_code: PrimitiveBuilder<UInt8Type>,
-    inner_protocol: PrimitiveBuilder<UInt8Type>,
-    inner_src_ip: FixedSizeBinaryBuilder,
-    inner_dst_ip: FixedSizeBinaryBuilder,
-    inner_src_port: PrimitiveBuilder<UInt16Type>,
-    inner_dst_port: PrimitiveBuilder<UInt16Type>,
-    payload_len: Vec<u32>,
-    payload: BinaryBuilder,
-    class: StringBuilder,
-    tool: StringBuilder,
-    spoof: StringBuilder,
-    research: StringBuilder,
+    time_us: Values<TimestampMicrosecondType>,
+    ip_version: Values<UInt8Type>,
+    src_ip: Fixed<16>,
+    dst_ip: Fixed<16>,
+    protocol: Values<UInt8Type>,
+    src_port: Optional<UInt16Type>,
+    dst_port: Optional<UInt16Type>,
+    ip_ttl: Values<UInt8Type>,
+    ip_id: Optional<UInt16Type>,
+    ip_len: Values<UInt32Type>,
+    ip_options_len: Values<UInt16Type>,
+    ip_flags: Values<UInt8Type>,
+    frag_offset: Values<UInt16Type>,
+    tcp_flags: Optional<UInt8Type>,
+    tcp_seq: Optional<UInt32Type>,
+    tcp_ack: Optional<UInt32Type>,
+    tcp_window: Optional<UInt16Type>,
+    tcp_mss: Optional<UInt16Type>,
+    tcp_wscale: Optional<UInt8Type>,
+    tcp_sack_ok: Flags,
+    tcp_ts: Flags,
+    tcp_opts: Bytes,
+    icmp_type: Optional<UInt8Type>,
+    icmp_code: Optional<UInt8Type>,
+    inner_protocol: Optional<UInt8Type>,
+    inner_src_ip: Fixed<16>,
+    inner_dst_ip: Fixed<16>,
+    inner_src_port: Optional<UInt16Type>,
+    inner_dst_port: Optional<UInt16Type>,
+    payload_len: Values<UInt32Type>,
+    payload: Bytes,
+    class: Bytes,
+    tool: Bytes,
+    spoof: Bytes,
+    research: Bytes,
+    rows: usize,
 }
 
 impl PacketBatchBuilder {
     /// An empty builder.
     pub fn new(options: RecordOptions) -> Self {
+        Self::with_capacity(options, INITIAL_CAPACITY)
+    }
+
+    fn with_capacity(options: RecordOptions, rows: usize) -> Self {
         PacketBatchBuilder {
             options,
-            time_us: Vec::new(),
-            ip_version: Vec::new(),
-            src_ip: Vec::new(),
-            dst_ip: Vec::new(),
-            protocol: Vec::new(),
-            src_port: PrimitiveBuilder::new(),
-            dst_port: PrimitiveBuilder::new(),
-            ip_ttl: Vec::new(),
-            ip_id: PrimitiveBuilder::new(),
-            ip_len: Vec::new(),
-            ip_options_len: Vec::new(),
-            ip_flags: Vec::new(),
-            frag_offset: Vec::new(),
-            tcp_flags: PrimitiveBuilder::new(),
-            tcp_seq: PrimitiveBuilder::new(),
-            tcp_ack: PrimitiveBuilder::new(),
-            tcp_window: PrimitiveBuilder::new(),
-            tcp_mss: PrimitiveBuilder::new(),
-            tcp_wscale: PrimitiveBuilder::new(),
-            tcp_sack_ok: BooleanBuilder::new(),
-            tcp_ts: BooleanBuilder::new(),
-            tcp_opts: StringBuilder::new(),
-            icmp_type: PrimitiveBuilder::new(),
-            icmp_code: PrimitiveBuilder::new(),
-            inner_protocol: PrimitiveBuilder::new(),
-            inner_src_ip: FixedSizeBinaryBuilder::new(ADDRESS_WIDTH),
-            inner_dst_ip: FixedSizeBinaryBuilder::new(ADDRESS_WIDTH),
-            inner_src_port: PrimitiveBuilder::new(),
-            inner_dst_port: PrimitiveBuilder::new(),
-            payload_len: Vec::new(),
-            payload: BinaryBuilder::new(),
-            class: StringBuilder::new(),
-            tool: StringBuilder::new(),
-            spoof: StringBuilder::new(),
-            research: StringBuilder::new(),
+            time_us: Values::with_capacity(rows),
+            ip_version: Values::with_capacity(rows),
+            src_ip: Fixed::with_capacity(rows),
+            dst_ip: Fixed::with_capacity(rows),
+            protocol: Values::with_capacity(rows),
+            src_port: Optional::with_capacity(rows),
+            dst_port: Optional::with_capacity(rows),
+            ip_ttl: Values::with_capacity(rows),
+            ip_id: Optional::with_capacity(rows),
+            ip_len: Values::with_capacity(rows),
+            ip_options_len: Values::with_capacity(rows),
+            ip_flags: Values::with_capacity(rows),
+            frag_offset: Values::with_capacity(rows),
+            tcp_flags: Optional::with_capacity(rows),
+            tcp_seq: Optional::with_capacity(rows),
+            tcp_ack: Optional::with_capacity(rows),
+            tcp_window: Optional::with_capacity(rows),
+            tcp_mss: Optional::with_capacity(rows),
+            tcp_wscale: Optional::with_capacity(rows),
+            tcp_sack_ok: Flags::with_capacity(rows),
+            tcp_ts: Flags::with_capacity(rows),
+            tcp_opts: Bytes::with_capacity(rows, 4),
+            icmp_type: Optional::with_capacity(rows),
+            icmp_code: Optional::with_capacity(rows),
+            inner_protocol: Optional::with_capacity(rows),
+            inner_src_ip: Fixed::with_capacity(rows),
+            inner_dst_ip: Fixed::with_capacity(rows),
+            inner_src_port: Optional::with_capacity(rows),
+            inner_dst_port: Optional::with_capacity(rows),
+            payload_len: Values::with_capacity(rows),
+            payload: Bytes::with_capacity(rows, options.payload_prefix),
+            class: Bytes::with_capacity(rows, 5),
+            tool: Bytes::with_capacity(rows, 1),
+            spoof: Bytes::with_capacity(rows, 1),
+            research: Bytes::with_capacity(rows, 0),
+            rows: 0,
         }
     }
 
     /// Packets appended since the last [`finish`](Self::finish).
     pub fn len(&self) -> usize {
-        self.time_us.len()
+        self.rows
     }
 
     /// Whether no packet was appended since the last finish.
     pub fn is_empty(&self) -> bool {
-        self.time_us.is_empty()
+        self.rows == 0
     }
 
     /// Append one packet captured at `timestamp_us` (µs since the epoch, UTC).
+    #[inline]
     pub fn append(
         &mut self,
         timestamp_us: i64,
@@ -124,15 +132,16 @@ impl PacketBatchBuilder {
         classification: &Classification,
         research: Option<&str>,
     ) {
+        self.rows += 1;
         self.time_us.push(timestamp_us);
         self.ip_version.push(packet.ip_version);
-        self.src_ip.extend_from_slice(&packet.src);
-        self.dst_ip.extend_from_slice(&packet.dst);
+        self.src_ip.push(Some(&packet.src));
+        self.dst_ip.push(Some(&packet.dst));
         self.protocol.push(packet.protocol);
-        self.src_port.append_option(packet.src_port());
-        self.dst_port.append_option(packet.dst_port());
+        self.src_port.push(packet.src_port());
+        self.dst_port.push(packet.dst_port());
         self.ip_ttl.push(packet.ttl);
-        self.ip_id.append_option(packet.ip_id);
+        self.ip_id.push(packet.ip_id);
         self.ip_len.push(packet.ip_len);
         self.ip_options_len.push(packet.ip_options_len);
         self.ip_flags.push(
@@ -145,110 +154,96 @@ impl PacketBatchBuilder {
         self.append_transport(&packet.transport);
         self.payload_len.push(packet.payload_len);
         if self.options.payload_prefix == 0 {
-            self.payload.append_null();
+            self.payload.push(None);
         } else {
             let keep = packet.payload.len().min(self.options.payload_prefix);
-            self.payload.append_value(&packet.payload[..keep]);
+            self.payload.push(Some(&packet.payload[..keep]));
         }
-        self.class.append_value(classification.class.name());
-        self.tool.append_option(classification.tool.map(|t| t.name()));
-        self.spoof.append_option(classification.spoof.map(|s| s.name()));
-        self.research.append_option(research);
+        self.class.push(Some(classification.class.name().as_bytes()));
+        self.tool.push(classification.tool.map(|t| t.name().as_bytes()));
+        self.spoof.push(classification.spoof.map(|s| s.name().as_bytes()));
+        self.research.push(research.map(str::as_bytes));
     }
 
+    #[inline]
     fn append_transport(&mut self, transport: &Transport) {
         let tcp = match transport {
             Transport::Tcp { header, .. } => Some(header),
             _ => None,
         };
-        self.tcp_flags.append_option(tcp.map(|t| t.flags));
-        self.tcp_seq.append_option(tcp.map(|t| t.seq));
-        self.tcp_ack.append_option(tcp.map(|t| t.ack));
-        self.tcp_window.append_option(tcp.map(|t| t.window));
-        self.tcp_mss.append_option(tcp.and_then(|t| t.options.mss));
-        self.tcp_wscale.append_option(tcp.and_then(|t| t.options.window_scale));
-        self.tcp_sack_ok.append_option(tcp.map(|t| t.options.sack_permitted));
-        self.tcp_ts.append_option(tcp.map(|t| t.options.timestamps));
-        self.tcp_opts.append_option(tcp.map(|t| t.options.layout()));
+        self.tcp_flags.push(tcp.map(|t| t.flags));
+        self.tcp_seq.push(tcp.map(|t| t.seq));
+        self.tcp_ack.push(tcp.map(|t| t.ack));
+        self.tcp_window.push(tcp.map(|t| t.window));
+        self.tcp_mss.push(tcp.and_then(|t| t.options.mss));
+        self.tcp_wscale.push(tcp.and_then(|t| t.options.window_scale));
+        self.tcp_sack_ok.push(tcp.map(|t| t.options.sack_permitted));
+        self.tcp_ts.push(tcp.map(|t| t.options.timestamps));
+        self.tcp_opts.push(tcp.map(|t| t.options.layout().as_bytes()));
 
         let icmp = match transport {
             Transport::Icmp(icmp) => Some(icmp),
             _ => None,
         };
-        self.icmp_type.append_option(icmp.map(|i| i.icmp_type));
-        self.icmp_code.append_option(icmp.map(|i| i.code));
+        self.icmp_type.push(icmp.map(|i| i.icmp_type));
+        self.icmp_code.push(icmp.map(|i| i.code));
         let quoted = icmp.and_then(|i| i.quoted.as_ref());
-        self.inner_protocol.append_option(quoted.map(|q| q.protocol));
-        match quoted {
-            Some(q) => {
-                append_address(&mut self.inner_src_ip, &q.src);
-                append_address(&mut self.inner_dst_ip, &q.dst);
-            }
-            None => {
-                self.inner_src_ip.append_null();
-                self.inner_dst_ip.append_null();
-            }
-        }
-        self.inner_src_port.append_option(quoted.and_then(|q| q.src_port));
-        self.inner_dst_port.append_option(quoted.and_then(|q| q.dst_port));
+        self.inner_protocol.push(quoted.map(|q| q.protocol));
+        self.inner_src_ip.push(quoted.map(|q| &q.src));
+        self.inner_dst_ip.push(quoted.map(|q| &q.dst));
+        self.inner_src_port.push(quoted.and_then(|q| q.src_port));
+        self.inner_dst_port.push(quoted.and_then(|q| q.dst_port));
     }
 
     /// Emit the packets appended so far as one batch from `sensor`, numbered
     /// `batch_seq`, and start empty again.
     pub fn finish(&mut self, sensor: &str, batch_seq: u64) -> RecordBatch {
-        let rows = self.len();
-        let enrichment_null = |data_type: &DataType| new_null_array(data_type, rows);
+        let rows = std::mem::take(&mut self.rows);
+        // The next batch will likely be as large as this one.
+        let next = rows.max(INITIAL_CAPACITY);
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(TimestampMicrosecondArray::from(std::mem::take(&mut self.time_us)).with_timezone("UTC")),
+            Arc::new(self.time_us.finish(next).with_timezone("UTC")),
             Arc::new(StringArray::from_iter_values(std::iter::repeat_n(sensor, rows))),
             Arc::new(UInt64Array::from_value(batch_seq, rows)),
-            Arc::new(PrimitiveArray::<UInt8Type>::from(std::mem::take(&mut self.ip_version))),
-            Arc::new(addresses(std::mem::take(&mut self.src_ip))),
-            Arc::new(addresses(std::mem::take(&mut self.dst_ip))),
-            Arc::new(PrimitiveArray::<UInt8Type>::from(std::mem::take(&mut self.protocol))),
-            Arc::new(self.src_port.finish()),
-            Arc::new(self.dst_port.finish()),
-            Arc::new(PrimitiveArray::<UInt8Type>::from(std::mem::take(&mut self.ip_ttl))),
-            Arc::new(self.ip_id.finish()),
-            Arc::new(PrimitiveArray::<UInt32Type>::from(std::mem::take(&mut self.ip_len))),
-            Arc::new(PrimitiveArray::<UInt16Type>::from(std::mem::take(&mut self.ip_options_len))),
-            Arc::new(PrimitiveArray::<UInt8Type>::from(std::mem::take(&mut self.ip_flags))),
-            Arc::new(PrimitiveArray::<UInt16Type>::from(std::mem::take(&mut self.frag_offset))),
-            Arc::new(self.tcp_flags.finish()),
-            Arc::new(self.tcp_seq.finish()),
-            Arc::new(self.tcp_ack.finish()),
-            Arc::new(self.tcp_window.finish()),
-            Arc::new(self.tcp_mss.finish()),
-            Arc::new(self.tcp_wscale.finish()),
-            Arc::new(self.tcp_sack_ok.finish()),
-            Arc::new(self.tcp_ts.finish()),
-            Arc::new(self.tcp_opts.finish()),
-            Arc::new(self.icmp_type.finish()),
-            Arc::new(self.icmp_code.finish()),
-            Arc::new(self.inner_protocol.finish()),
-            Arc::new(self.inner_src_ip.finish()),
-            Arc::new(self.inner_dst_ip.finish()),
-            Arc::new(self.inner_src_port.finish()),
-            Arc::new(self.inner_dst_port.finish()),
-            Arc::new(PrimitiveArray::<UInt32Type>::from(std::mem::take(&mut self.payload_len))),
-            Arc::new(self.payload.finish()),
-            Arc::new(self.class.finish()),
-            Arc::new(self.tool.finish()),
-            Arc::new(self.spoof.finish()),
-            Arc::new(self.research.finish()),
-            enrichment_null(&DataType::Utf8),
-            enrichment_null(&DataType::UInt32),
-            enrichment_null(&DataType::Utf8),
+            Arc::new(self.ip_version.finish(next)),
+            Arc::new(self.src_ip.finish(next)),
+            Arc::new(self.dst_ip.finish(next)),
+            Arc::new(self.protocol.finish(next)),
+            Arc::new(self.src_port.finish(next)),
+            Arc::new(self.dst_port.finish(next)),
+            Arc::new(self.ip_ttl.finish(next)),
+            Arc::new(self.ip_id.finish(next)),
+            Arc::new(self.ip_len.finish(next)),
+            Arc::new(self.ip_options_len.finish(next)),
+            Arc::new(self.ip_flags.finish(next)),
+            Arc::new(self.frag_offset.finish(next)),
+            Arc::new(self.tcp_flags.finish(next)),
+            Arc::new(self.tcp_seq.finish(next)),
+            Arc::new(self.tcp_ack.finish(next)),
+            Arc::new(self.tcp_window.finish(next)),
+            Arc::new(self.tcp_mss.finish(next)),
+            Arc::new(self.tcp_wscale.finish(next)),
+            Arc::new(self.tcp_sack_ok.finish(next)),
+            Arc::new(self.tcp_ts.finish(next)),
+            self.tcp_opts.finish_text(next),
+            Arc::new(self.icmp_type.finish(next)),
+            Arc::new(self.icmp_code.finish(next)),
+            Arc::new(self.inner_protocol.finish(next)),
+            Arc::new(self.inner_src_ip.finish(next)),
+            Arc::new(self.inner_dst_ip.finish(next)),
+            Arc::new(self.inner_src_port.finish(next)),
+            Arc::new(self.inner_dst_port.finish(next)),
+            Arc::new(self.payload_len.finish(next)),
+            self.payload.finish_binary(next),
+            self.class.finish_text(next),
+            self.tool.finish_text(next),
+            self.spoof.finish_text(next),
+            self.research.finish_text(next),
+            new_null_array(&DataType::Utf8, rows),
+            new_null_array(&DataType::UInt32, rows),
+            new_null_array(&DataType::Utf8, rows),
         ];
         RecordBatch::try_new(packet_schema(), columns)
             .expect("every column is built to the schema's type and the same row count")
     }
-}
-
-fn append_address(builder: &mut FixedSizeBinaryBuilder, address: &[u8; 16]) {
-    builder.append_value(address).expect("address builders are ADDRESS_WIDTH (16) bytes wide, as every address is");
-}
-
-fn addresses(flat: Vec<u8>) -> FixedSizeBinaryArray {
-    FixedSizeBinaryArray::new(ADDRESS_WIDTH, Buffer::from_vec(flat), None)
 }

@@ -22,6 +22,7 @@
 //! ```
 
 mod builder;
+mod columns;
 mod ingest;
 mod schema;
 
@@ -31,3 +32,6 @@ pub use schema::{ADDRESS_WIDTH, SCHEMA_VERSION, SCHEMA_VERSION_KEY, col, packet_
 
 #[cfg(test)]
 mod contract_tests;
+
+#[cfg(test)]
+mod builder_tests;
