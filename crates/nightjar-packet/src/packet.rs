@@ -61,18 +61,21 @@ pub struct TcpOptions {
 
 impl Default for TcpOptions {
     fn default() -> Self {
-        TcpOptions {
-            mss: None,
-            window_scale: None,
-            sack_permitted: false,
-            timestamps: false,
-            layout: [0; TCP_OPTION_LAYOUT_MAX],
-            layout_len: 0,
-        }
+        TcpOptions::EMPTY
     }
 }
 
 impl TcpOptions {
+    /// No options.
+    pub const EMPTY: TcpOptions = TcpOptions {
+        mss: None,
+        window_scale: None,
+        sack_permitted: false,
+        timestamps: false,
+        layout: [0; TCP_OPTION_LAYOUT_MAX],
+        layout_len: 0,
+    };
+
     /// The option layout letters, e.g. `MSTNW`; empty when there were none.
     pub fn layout(&self) -> &str {
         // Only ASCII letters are ever pushed, so this cannot fail.

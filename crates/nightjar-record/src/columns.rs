@@ -37,8 +37,34 @@ impl<T: ArrowPrimitiveType> Values<T> {
     }
 
     pub fn finish(&mut self, next_capacity: usize) -> PrimitiveArray<T> {
+        self.finish_with(next_capacity, None)
+    }
+
+    /// Finish with a validity shared with other columns (see [`Validity`]).
+    pub fn finish_with(&mut self, next_capacity: usize, nulls: Option<NullBuffer>) -> PrimitiveArray<T> {
         let values = std::mem::replace(&mut self.values, Vec::with_capacity(next_capacity));
-        PrimitiveArray::new(ScalarBuffer::from(values), None)
+        PrimitiveArray::new(ScalarBuffer::from(values), nulls)
+    }
+}
+
+/// Validity flags shared by several columns that are null together (all
+/// TCP fields, both ports, …): packed once per batch, not once per column.
+pub(crate) struct Validity {
+    valid: Vec<bool>,
+}
+
+impl Validity {
+    pub fn with_capacity(rows: usize) -> Self {
+        Validity { valid: Vec::with_capacity(rows) }
+    }
+
+    #[inline]
+    pub fn push(&mut self, valid: bool) {
+        self.valid.push(valid);
+    }
+
+    pub fn finish(&mut self, next_capacity: usize) -> Option<NullBuffer> {
+        nulls(std::mem::replace(&mut self.valid, Vec::with_capacity(next_capacity)))
     }
 }
 
@@ -66,54 +92,46 @@ impl<T: ArrowPrimitiveType> Optional<T> {
     }
 }
 
-/// A nullable boolean column.
+/// A boolean column whose nulls come from a shared [`Validity`].
 pub(crate) struct Flags {
     values: Vec<bool>,
-    valid: Vec<bool>,
 }
 
 impl Flags {
     pub fn with_capacity(rows: usize) -> Self {
-        Flags { values: Vec::with_capacity(rows), valid: Vec::with_capacity(rows) }
+        Flags { values: Vec::with_capacity(rows) }
     }
 
     #[inline]
-    pub fn push(&mut self, value: Option<bool>) {
-        self.values.push(value.unwrap_or(false));
-        self.valid.push(value.is_some());
+    pub fn push(&mut self, value: bool) {
+        self.values.push(value);
     }
 
-    pub fn finish(&mut self, next_capacity: usize) -> BooleanArray {
+    pub fn finish_with(&mut self, next_capacity: usize, nulls: Option<NullBuffer>) -> BooleanArray {
         let values = std::mem::replace(&mut self.values, Vec::with_capacity(next_capacity));
-        let valid = std::mem::replace(&mut self.valid, Vec::with_capacity(next_capacity));
-        BooleanArray::new(bits(&values), nulls(valid))
+        BooleanArray::new(bits(&values), nulls)
     }
 }
 
-/// A fixed-width binary column (addresses), optionally nullable.
+/// A fixed-width binary column (addresses); nulls, if any, come from a
+/// shared [`Validity`] and their slots hold zeros.
 pub(crate) struct Fixed<const WIDTH: usize> {
     bytes: Vec<u8>,
-    valid: Vec<bool>,
 }
 
 impl<const WIDTH: usize> Fixed<WIDTH> {
     pub fn with_capacity(rows: usize) -> Self {
-        Fixed { bytes: Vec::with_capacity(rows * WIDTH), valid: Vec::with_capacity(rows) }
+        Fixed { bytes: Vec::with_capacity(rows * WIDTH) }
     }
 
     #[inline]
-    pub fn push(&mut self, value: Option<&[u8; WIDTH]>) {
-        match value {
-            Some(v) => self.bytes.extend_from_slice(v),
-            None => self.bytes.extend_from_slice(&[0u8; WIDTH]),
-        }
-        self.valid.push(value.is_some());
+    pub fn push(&mut self, value: &[u8; WIDTH]) {
+        self.bytes.extend_from_slice(value);
     }
 
-    pub fn finish(&mut self, next_capacity: usize) -> FixedSizeBinaryArray {
+    pub fn finish_with(&mut self, next_capacity: usize, nulls: Option<NullBuffer>) -> FixedSizeBinaryArray {
         let bytes = std::mem::replace(&mut self.bytes, Vec::with_capacity(next_capacity * WIDTH));
-        let valid = std::mem::replace(&mut self.valid, Vec::with_capacity(next_capacity));
-        FixedSizeBinaryArray::new(WIDTH as i32, Buffer::from_vec(bytes), nulls(valid))
+        FixedSizeBinaryArray::new(WIDTH as i32, Buffer::from_vec(bytes), nulls)
     }
 }
 

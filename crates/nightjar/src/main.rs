@@ -1,0 +1,61 @@
+//! `nightjar`: the command-line tool of the Nightjar darknet telemetry pipeline.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod generate;
+mod import;
+mod summary;
+
+/// Nightjar watches unused ("dark") address blocks: every packet that arrives
+/// there is unsolicited — scans, worm propagation, backscatter from spoofed
+/// DDoS attacks. Nightjar decodes and classifies those packets and keeps them
+/// as a Parquet dataset for SQL analysis and per-country risk statistics.
+#[derive(Parser, Debug)]
+#[command(name = "nightjar", version, about, long_about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Turn pcap/pcapng captures into a Parquet dataset (offline: decode,
+    /// classify, write day partitions exactly as the collector does).
+    Import(import::ImportArgs),
+    /// Write a pcap of realistic synthetic darknet traffic (scanners, Mirai,
+    /// Masscan, ZMap, amplifier probes, DDoS backscatter, malformed frames),
+    /// reproducible from a seed — for tests, demos and benchmarks.
+    Generate(generate::GenerateArgs),
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Import(args) => import::run(args),
+        Command::Generate(args) => generate::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("nightjar: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NIGHTJAR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// Output piped into `head` and closed early is not an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
