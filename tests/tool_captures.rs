@@ -38,6 +38,23 @@ use system::{Background, Need, Tools, prepare, run_ok};
 /// Bound for one tool run; each is sized to finish in a second or two.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Run nmap in the scanner namespace: no DNS, no host discovery, no retries.
+fn nmap(net: &Darknet, tools: &Tools, args: &[&str]) {
+    let mut cmd = net.in_scanner(tools.path("nmap"));
+    cmd.args(["-n", "-Pn", "--max-retries", "0", "--host-timeout", "20s"]).args(args);
+    run_ok(&mut cmd, TOOL_TIMEOUT);
+}
+
+/// Run hping3 out of `iface` for `count` packets, 50 ms apart.
+fn hping3(net: &Darknet, tools: &Tools, iface: &str, count: u32, args: &[&str]) {
+    let mut cmd = net.in_scanner(tools.path("hping3"));
+    cmd.args(["-I", iface, "-c", &count.to_string(), "-i", "u50000"]).args(args);
+    // hping3 exits 1 when nothing answered, which is the darknet's point.
+    let out = system::run(&mut cmd, TOOL_TIMEOUT);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(&format!("{count} packets transmitted")), "hping3 {args:?} did not send {count}: {said}");
+}
+
 // ---------------------------------------------------------------- scanners
 
 #[test]
@@ -45,10 +62,7 @@ fn nmap_syn_scan_matches_tshark_and_is_an_unlabelled_scan() {
     let Some(tools) = prepare("nmap_syn_scan", &[Need::Tool("nmap")]) else { return };
     let net = Darknet::build(&tools, Options::default());
     let checked = capture(&net, &tools, "nmap-syn", (&net.darknet, "d0"), None, || {
-        let mut nmap = net.in_scanner(tools.path("nmap"));
-        nmap.args(["-n", "-Pn", "-sS", "-p", "22,23,80,443,3389,8080", "--max-retries", "0", "--host-timeout", "20s"]);
-        nmap.arg("192.0.2.10-11");
-        run_ok(&mut nmap, TOOL_TIMEOUT);
+        nmap(&net, &tools, &["-sS", "-p", "22,23,80,443,3389,8080", "192.0.2.10-11"]);
     });
     let syns = checked.select_at_least(12, "nmap SYNs", |p| from(p, SCANNER_V4) && tcp_flags_are(p, tcp_flags::SYN));
     assert!(syns.iter().all(|s| s.packet.tcp().is_some_and(|t| t.options.mss.is_some())), "nmap SYNs carry an MSS");
@@ -64,10 +78,7 @@ fn nmap_udp_scan_matches_tshark_and_is_an_unlabelled_scan() {
     let Some(tools) = prepare("nmap_udp_scan", &[Need::Tool("nmap")]) else { return };
     let net = Darknet::build(&tools, Options::default());
     let checked = capture(&net, &tools, "nmap-udp", (&net.darknet, "d0"), None, || {
-        let mut nmap = net.in_scanner(tools.path("nmap"));
-        nmap.args(["-n", "-Pn", "-sU", "-p", "53,123,161,1900", "--max-retries", "0", "--host-timeout", "20s"]);
-        nmap.arg("192.0.2.12");
-        run_ok(&mut nmap, TOOL_TIMEOUT);
+        nmap(&net, &tools, &["-sU", "-p", "53,123,161,1900", "192.0.2.12"]);
     });
     let probes = checked.select_at_least(4, "nmap UDP probes", |p| from(p, SCANNER_V4) && p.protocol == ipproto::UDP);
     let mut ports: Vec<u16> = probes.iter().filter_map(|s| s.packet.dst_port()).collect();
@@ -185,24 +196,18 @@ fn zmap_matches_tshark_and_its_ip_id_is_labelled_zmap() {
 fn hping3_syn_and_icmp_match_tshark_and_are_unlabelled_scans() {
     let Some(tools) = prepare("hping3", &[Need::Tool("hping3")]) else { return };
     let net = Darknet::build(&tools, Options::default());
-    let hping = |args: &[&str]| {
-        let mut cmd = net.in_scanner(tools.path("hping3"));
-        cmd.args(["-I", "s0", "-c", "4", "-i", "u50000"]).args(args);
-        // hping3 exits 1 when nothing answered, which is the darknet's point.
-        let out = system::run(&mut cmd, TOOL_TIMEOUT);
-        let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-        assert!(said.contains("4 packets transmitted"), "hping3 {args:?} did not send 4 packets: {said}");
-    };
-
-    let syn =
-        capture(&net, &tools, "hping3-syn", (&net.darknet, "d0"), None, || hping(&["-S", "-p", "80", "192.0.2.20"]));
+    let syn = capture(&net, &tools, "hping3-syn", (&net.darknet, "d0"), None, || {
+        hping3(&net, &tools, "s0", 4, &["-S", "-p", "80", "192.0.2.20"]);
+    });
     let syns = syn.select_at_least(4, "hping3 SYNs", |p| from(p, SCANNER_V4) && tcp_flags_are(p, tcp_flags::SYN));
     for s in &syns {
         assert_eq!(s.class.class, TrafficClass::Scan, "frame {}: an hping3 SYN is a scan", s.frame);
     }
     assert_no_tool_label(&syns, "hping3 -S");
 
-    let icmp = capture(&net, &tools, "hping3-icmp", (&net.darknet, "d0"), None, || hping(&["-1", "192.0.2.21"]));
+    let icmp = capture(&net, &tools, "hping3-icmp", (&net.darknet, "d0"), None, || {
+        hping3(&net, &tools, "s0", 4, &["-1", "192.0.2.21"]);
+    });
     let echoes = icmp.select_at_least(4, "hping3 echo requests", |p| {
         from(p, SCANNER_V4) && p.icmp().is_some_and(|i| i.icmp_type == 8 && i.code == 0)
     });
@@ -342,9 +347,7 @@ fn ipv6_nmap_scans_match_tshark() {
     let net = Darknet::build(&tools, Options::default());
     let checked = capture(&net, &tools, "ipv6-nmap", (&net.darknet, "d0"), None, || {
         for (scan, ports, target) in [("-sS", "22,80,443", "2001:db8:2::10"), ("-sU", "53,123", "2001:db8:2::11")] {
-            let mut nmap = net.in_scanner(tools.path("nmap"));
-            nmap.args(["-6", "-n", "-Pn", scan, "-p", ports, "--max-retries", "0", "--host-timeout", "20s", target]);
-            run_ok(&mut nmap, TOOL_TIMEOUT);
+            nmap(&net, &tools, &["-6", scan, "-p", ports, target]);
         }
     });
     let syns =
@@ -386,23 +389,8 @@ fn vlan_tagged_capture_matches_tshark() {
     // Captured on the parent interface, so frames keep their tags.
     let checked = capture(&net, &tools, "vlan", (&net.darknet, "d0"), None, || {
         if net.vlan_interfaces {
-            let mut nmap = net.in_scanner(tools.path("nmap"));
-            nmap.args([
-                "-n",
-                "-Pn",
-                "-sS",
-                "-p",
-                "22,80,443",
-                "--max-retries",
-                "0",
-                "--host-timeout",
-                "20s",
-                "192.0.2.200",
-            ]);
-            run_ok(&mut nmap, TOOL_TIMEOUT);
-            let mut hping = net.in_scanner(tools.path("hping3"));
-            hping.args(["-I", &format!("s0.{VID}"), "-1", "-c", "2", "-i", "u50000", "192.0.2.201"]);
-            system::run(&mut hping, TOOL_TIMEOUT);
+            nmap(&net, &tools, &["-sS", "-p", "22,80,443", "192.0.2.200"]);
+            hping3(&net, &tools, &format!("s0.{VID}"), 2, &["-1", "192.0.2.201"]);
         }
         scapy(&net, &net.scanner, &tools, TAGGED, &[&gateway_mac, VLAN_SCANNER_V4, &VID.to_string()], 4);
     });
@@ -428,23 +416,8 @@ fn any_interface_captures_in_linux_cooked_formats_match_tshark() {
     for (link_type, expected) in [("LINUX_SLL", LinkType::LinuxSll), ("LINUX_SLL2", LinkType::LinuxSll2)] {
         let name = format!("any-{}", link_type.to_lowercase());
         let checked = capture(&net, &tools, &name, (&net.darknet, "any"), Some(link_type), || {
-            let mut hping = net.in_scanner(tools.path("hping3"));
-            hping.args(["-I", "s0", "-S", "-p", "443", "-c", "2", "-i", "u50000", "192.0.2.30"]);
-            system::run(&mut hping, TOOL_TIMEOUT);
-            let mut nmap = net.in_scanner(tools.path("nmap"));
-            nmap.args([
-                "-n",
-                "-Pn",
-                "-sU",
-                "-p",
-                "53,161",
-                "--max-retries",
-                "0",
-                "--host-timeout",
-                "20s",
-                "192.0.2.31",
-            ]);
-            run_ok(&mut nmap, TOOL_TIMEOUT);
+            hping3(&net, &tools, "s0", 2, &["-S", "-p", "443", "192.0.2.30"]);
+            nmap(&net, &tools, &["-sU", "-p", "53,161", "192.0.2.31"]);
         });
         assert!(checked.frames.iter().all(|f| f.link == expected), "{name}: every frame is {expected:?}");
         let probes = checked.select_at_least(4, "probes", |p| from(p, SCANNER_V4) && p.dst_port().is_some());
