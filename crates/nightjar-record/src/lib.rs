@@ -25,6 +25,7 @@ mod builder;
 mod columns;
 mod ingest;
 mod schema;
+pub mod wire;
 
 pub use builder::{PacketBatchBuilder, RecordOptions};
 pub use ingest::{FilterReason, FrameOutcome, Ingest, IngestCounters, IngestRules};
@@ -35,3 +36,6 @@ mod contract_tests;
 
 #[cfg(test)]
 mod builder_tests;
+
+#[cfg(test)]
+mod wire_tests;

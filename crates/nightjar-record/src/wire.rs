@@ -1,0 +1,184 @@
+//! The body of a batch upload, as `schemas/wire-protocol-v1.md` defines it:
+//! an Arrow IPC stream of packet record batches, compressed with zstd.
+//!
+//! Sensors [`encode`]; the collector [`decode`]s within [`DecodeLimits`] (a
+//! small body must not inflate into gigabytes) and [`check_batch`]es the
+//! result against the schema and the request's headers.
+
+use std::io::{Cursor, Read};
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{Schema, TimestampMicrosecondType, UInt64Type};
+use arrow::ipc::reader::StreamReader;
+use arrow::ipc::writer::StreamWriter;
+use arrow::record_batch::RecordBatch;
+
+use crate::schema::{SCHEMA_VERSION, col, packet_schema};
+
+/// `Content-Type` of an upload body.
+pub const CONTENT_TYPE: &str = "application/vnd.apache.arrow.stream";
+/// `Content-Encoding` of a compressed upload body.
+pub const ENCODING_ZSTD: &str = "zstd";
+/// Header naming the uploading sensor.
+pub const HEADER_SENSOR: &str = "nightjar-sensor";
+/// Header carrying the batch sequence number.
+pub const HEADER_BATCH_SEQ: &str = "nightjar-batch-seq";
+/// Header carrying the record schema version.
+pub const HEADER_SCHEMA_VERSION: &str = "nightjar-schema-version";
+/// The value of [`HEADER_SCHEMA_VERSION`] for this schema.
+pub const WIRE_SCHEMA_VERSION: u32 = SCHEMA_VERSION;
+
+/// Why an upload body cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// Not a readable (zstd-compressed) Arrow IPC stream.
+    #[error("the body is not a readable Arrow IPC stream: {0}")]
+    Unreadable(String),
+    /// The body inflates past the limit.
+    #[error("the body decompresses to more than {limit} bytes")]
+    DecompressedTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// More rows than the limit.
+    #[error("the body holds more than {limit} rows")]
+    TooManyRows {
+        /// The limit in rows.
+        limit: usize,
+    },
+    /// Readable, but not the packet record schema v1.
+    #[error("the batch does not have the packet record schema v1: {0}")]
+    Schema(String),
+    /// A row does not belong to the request it came in.
+    #[error("row {row}: {problem}")]
+    Row {
+        /// 0-based row index over the whole body.
+        row: usize,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Encode batches as an upload body: Arrow IPC stream, zstd-compressed at `level`.
+pub fn encode(batches: &[RecordBatch], level: i32) -> Result<Vec<u8>, WireError> {
+    let schema = packet_schema();
+    let mut stream = StreamWriter::try_new(Vec::new(), &schema).map_err(|e| WireError::Unreadable(e.to_string()))?;
+    for batch in batches {
+        stream.write(batch).map_err(|e| WireError::Schema(e.to_string()))?;
+    }
+    let ipc = stream.into_inner().map_err(|e| WireError::Unreadable(e.to_string()))?;
+    zstd::bulk::compress(&ipc, level).map_err(|e| WireError::Unreadable(e.to_string()))
+}
+
+/// What a collector accepts in one body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest decompressed body, bytes.
+    pub max_decompressed_bytes: u64,
+    /// Most rows in one body.
+    pub max_rows: usize,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits { max_decompressed_bytes: 512 * 1024 * 1024, max_rows: 4_000_000 }
+    }
+}
+
+/// Decode an upload body (zstd-compressed when `zstd` is true) into batches,
+/// checking the schema on the way.
+pub fn decode(body: &[u8], zstd: bool, limits: DecodeLimits) -> Result<Vec<RecordBatch>, WireError> {
+    let ipc = if zstd {
+        let decoder = zstd::stream::read::Decoder::new(body).map_err(|e| WireError::Unreadable(e.to_string()))?;
+        let mut inflated = Vec::new();
+        decoder
+            .take(limits.max_decompressed_bytes.saturating_add(1))
+            .read_to_end(&mut inflated)
+            .map_err(|e| WireError::Unreadable(format!("zstd: {e}")))?;
+        if inflated.len() as u64 > limits.max_decompressed_bytes {
+            return Err(WireError::DecompressedTooLarge { limit: limits.max_decompressed_bytes });
+        }
+        inflated
+    } else {
+        if body.len() as u64 > limits.max_decompressed_bytes {
+            return Err(WireError::DecompressedTooLarge { limit: limits.max_decompressed_bytes });
+        }
+        body.to_vec()
+    };
+    let reader = StreamReader::try_new(Cursor::new(ipc), None).map_err(|e| WireError::Unreadable(e.to_string()))?;
+    check_schema(&reader.schema())?;
+    let mut batches = Vec::new();
+    let mut rows = 0usize;
+    for batch in reader {
+        let batch = batch.map_err(|e| WireError::Unreadable(e.to_string()))?;
+        rows += batch.num_rows();
+        if rows > limits.max_rows {
+            return Err(WireError::TooManyRows { limit: limits.max_rows });
+        }
+        batches.push(batch);
+    }
+    Ok(batches)
+}
+
+/// Whether `schema` is the packet record schema v1: the same fields, in the
+/// same order, with the same types and nullability (metadata may differ).
+pub fn check_schema(schema: &Schema) -> Result<(), WireError> {
+    let expected = packet_schema();
+    if schema.fields().len() != expected.fields().len() {
+        return Err(WireError::Schema(format!(
+            "{} columns, expected {}",
+            schema.fields().len(),
+            expected.fields().len()
+        )));
+    }
+    for (got, want) in schema.fields().iter().zip(expected.fields()) {
+        if got.name() != want.name() || got.data_type() != want.data_type() || got.is_nullable() != want.is_nullable() {
+            return Err(WireError::Schema(format!(
+                "column `{}` {} (nullable: {}), expected `{}` {} (nullable: {})",
+                got.name(),
+                got.data_type(),
+                got.is_nullable(),
+                want.name(),
+                want.data_type(),
+                want.is_nullable()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Check that every row of `batches` belongs to `sensor`'s batch `batch_seq`
+/// and that its time lies in `[earliest_us, latest_us]`.
+pub fn check_rows(
+    batches: &[RecordBatch],
+    sensor: &str,
+    batch_seq: u64,
+    earliest_us: i64,
+    latest_us: i64,
+) -> Result<(), WireError> {
+    let mut offset = 0;
+    for batch in batches {
+        let sensors = batch.column(1).as_string::<i32>();
+        let seqs = batch.column(2).as_primitive::<UInt64Type>();
+        let times = batch.column(0).as_primitive::<TimestampMicrosecondType>();
+        for row in 0..batch.num_rows() {
+            let at = |problem: String| WireError::Row { row: offset + row, problem };
+            if sensors.is_null(row) || sensors.value(row) != sensor {
+                return Err(at(format!("`{}` is not the sensor `{sensor}` named in the headers", col::SENSOR)));
+            }
+            if seqs.value(row) != batch_seq {
+                return Err(at(format!(
+                    "`{}` {} differs from the header's {batch_seq}",
+                    col::BATCH_SEQ,
+                    seqs.value(row)
+                )));
+            }
+            let time = times.value(row);
+            if time < earliest_us || time > latest_us {
+                return Err(at(format!("`{}` {time} µs lies outside the accepted clock skew", col::TIME)));
+            }
+        }
+        offset += batch.num_rows();
+    }
+    Ok(())
+}
