@@ -37,4 +37,4 @@ mod writer;
 
 pub use error::DatasetError;
 pub use layout::{DAY_PARTITION_KEY, IN_PROGRESS_DIR, clean_in_progress, day_of_micros, partition_dir};
-pub use writer::{CommittedFile, PartitionedWriter, WriterOptions};
+pub use writer::{CommittedFile, PartitionedWriter, PreparedFile, WriterOptions, publish};

@@ -129,6 +129,27 @@ impl PartitionedWriter {
         Ok(std::mem::take(&mut self.committed))
     }
 
+    /// Finish every open file and make it durable under `_inprogress/`,
+    /// without publishing it: the first half of a two-phase commit, for a
+    /// caller that must record the files (in a ledger) before they become
+    /// visible. Files this writer already rolled over and committed are
+    /// refused: use one writer per prepared unit.
+    pub fn prepare(mut self) -> Result<Vec<PreparedFile>, DatasetError> {
+        if !self.committed.is_empty() {
+            return Err(DatasetError::Schema(
+                "a writer that rolled files over cannot prepare; raise max_rows_per_file".into(),
+            ));
+        }
+        let days: Vec<NaiveDate> = self.open.keys().copied().collect();
+        let mut prepared = Vec::with_capacity(days.len());
+        for day in days {
+            if let Some(open) = self.open.remove(&day) {
+                prepared.push(finish_file(open)?);
+            }
+        }
+        Ok(prepared)
+    }
+
     fn open_file(&mut self, day: NaiveDate) -> Result<&mut OpenFile, DatasetError> {
         if !self.open.contains_key(&day) {
             let number = self.next_file;
@@ -146,20 +167,64 @@ impl PartitionedWriter {
 
     fn commit_day(&mut self, day: NaiveDate) -> Result<(), DatasetError> {
         let Some(open) = self.open.remove(&day) else { return Ok(()) };
-        let OpenFile { day, temp_path, final_path, writer, rows } = open;
-        let file = writer.into_inner().map_err(|source| DatasetError::Parquet { path: temp_path.clone(), source })?;
-        file.sync_all().map_err(DatasetError::io("syncing", &temp_path))?;
-        let bytes = file.metadata().map_err(DatasetError::io("reading size of", &temp_path))?.len();
-        drop(file);
-        let dir = final_path.parent().unwrap_or(&self.root).to_path_buf();
-        fs::create_dir_all(&dir).map_err(DatasetError::io("creating", &dir))?;
-        fs::rename(&temp_path, &final_path).map_err(DatasetError::io("committing", &final_path))?;
-        sync_dir(&dir)?;
-        sync_dir(&self.root)?;
-        tracing::debug!(path = %final_path.display(), rows, bytes, "committed parquet file");
-        self.committed.push(CommittedFile { path: final_path, day, rows, bytes });
+        let committed = finish_file(open)?.publish()?;
+        self.committed.push(committed);
         Ok(())
     }
+}
+
+/// A finished, durable file under `_inprogress/`, not yet visible to readers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreparedFile {
+    /// Where it is now.
+    pub temp_path: PathBuf,
+    /// Where [`publish`](Self::publish) puts it.
+    pub final_path: PathBuf,
+    /// Its partition.
+    pub day: NaiveDate,
+    /// Rows in it.
+    pub rows: u64,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
+impl PreparedFile {
+    /// Make the file visible: rename it into its partition folder and fsync
+    /// the folders. Publishing again after a crash is harmless: a file
+    /// already in place is left as it is.
+    pub fn publish(self) -> Result<CommittedFile, DatasetError> {
+        publish(&self.temp_path, &self.final_path)?;
+        Ok(CommittedFile { path: self.final_path, day: self.day, rows: self.rows, bytes: self.bytes })
+    }
+}
+
+/// Rename `temp_path` to `final_path` durably; a no-op when the rename
+/// already happened (recovery after a crash between rename and reply).
+pub fn publish(temp_path: &Path, final_path: &Path) -> Result<(), DatasetError> {
+    let dir = final_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    if !temp_path.exists() && final_path.exists() {
+        return Ok(());
+    }
+    fs::create_dir_all(&dir).map_err(DatasetError::io("creating", &dir))?;
+    fs::rename(temp_path, final_path).map_err(DatasetError::io("committing", final_path))?;
+    sync_dir(&dir)?;
+    if let Some(root) = dir.parent() {
+        sync_dir(root)?;
+    }
+    tracing::debug!(path = %final_path.display(), "published parquet file");
+    Ok(())
+}
+
+fn finish_file(open: OpenFile) -> Result<PreparedFile, DatasetError> {
+    let OpenFile { day, temp_path, final_path, writer, rows } = open;
+    let file = writer.into_inner().map_err(|source| DatasetError::Parquet { path: temp_path.clone(), source })?;
+    file.sync_all().map_err(DatasetError::io("syncing", &temp_path))?;
+    let bytes = file.metadata().map_err(DatasetError::io("reading size of", &temp_path))?.len();
+    drop(file);
+    if let Some(dir) = temp_path.parent() {
+        sync_dir(dir)?;
+    }
+    Ok(PreparedFile { temp_path, final_path, day, rows, bytes })
 }
 
 /// Split a batch into one batch per UTC day of its `time` column.

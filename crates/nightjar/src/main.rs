@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod collector;
 mod generate;
 mod import;
 mod summary;
@@ -28,6 +29,13 @@ enum Command {
     /// Masscan, ZMap, amplifier probes, DDoS backscatter, malformed frames),
     /// reproducible from a seed — for tests, demos and benchmarks.
     Generate(generate::GenerateArgs),
+    /// Run the collector that receives batches from sensors (HTTPS), stores
+    /// each exactly once in the Parquet dataset with country and ASN; or add
+    /// and revoke sensors (`collector add-sensor NAME`).
+    Collector(collector::CollectorArgs),
+    /// List the sensors a collector knows, when each was last heard from,
+    /// and flag the ones that went silent.
+    Sensors(collector::SensorsArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +44,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Import(args) => import::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Collector(args) => collector::run(args),
+        Command::Sensors(args) => collector::list(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -91,3 +91,20 @@ fn leftovers_of_a_crashed_writer_are_cleaned() {
     assert_eq!(clean_in_progress(dir.path()).unwrap(), 2);
     assert!(!dir.path().join("day=2026-11-22").exists());
 }
+
+#[test]
+fn prepared_files_are_durable_but_invisible_until_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = PartitionedWriter::new(dir.path(), "s1-9", WriterOptions::default()).unwrap();
+    writer.write(&batch(&[NOV_22 - 1, NOV_22])).unwrap();
+    let prepared = writer.prepare().unwrap();
+    assert_eq!(prepared.len(), 2);
+    assert!(prepared.iter().all(|p| p.temp_path.exists() && !p.final_path.exists()));
+    assert!(!dir.path().join("day=2026-11-22").exists(), "nothing visible before publishing");
+    let first = prepared[0].clone();
+    let committed: Vec<CommittedFile> = prepared.into_iter().map(|p| p.publish().unwrap()).collect();
+    assert_eq!(read_times(&committed[1].path).0, vec![NOV_22]);
+    // Publishing again (recovery after a crash) is harmless.
+    crate::writer::publish(&first.temp_path, &first.final_path).unwrap();
+    assert!(first.final_path.exists());
+}

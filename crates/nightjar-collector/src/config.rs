@@ -1,0 +1,214 @@
+//! The collector's configuration file (TOML).
+//!
+//! ```toml
+//! listen = "0.0.0.0:8443"
+//! tls_cert = "/etc/nightjar/collector.crt"
+//! tls_key = "/etc/nightjar/collector.key"
+//! dataset_dir = "/var/lib/nightjar/data"
+//! state_dir = "/var/lib/nightjar/state"
+//!
+//! [limits]
+//! max_body_bytes = 67108864
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Everything the collector needs to run.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorConfig {
+    /// Address and port to listen on, e.g. `0.0.0.0:8443`.
+    pub listen: SocketAddr,
+    /// TLS certificate chain, PEM. Together with `tls_key`; without both the
+    /// collector speaks plain HTTP, which is allowed only on a loopback
+    /// address unless `allow_insecure` is set.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key, PEM.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
+    #[serde(default)]
+    pub allow_insecure: bool,
+    /// The Parquet dataset folder the collector writes (`day=YYYY-MM-DD/` partitions).
+    pub dataset_dir: PathBuf,
+    /// The collector's own state: sensor tokens (hashed), the ledger of
+    /// accepted batches, the sensor registry.
+    pub state_dir: PathBuf,
+    /// Country database (MaxMind format). Default: the bundled public-domain
+    /// iptoasn country database. A changed file is reloaded while running.
+    #[serde(default)]
+    pub country_db: Option<PathBuf>,
+    /// ASN database (MaxMind format, GeoLite2-ASN shape). Without it the
+    /// `asn` and `as_name` columns stay empty. Reloaded when it changes.
+    #[serde(default)]
+    pub asn_db: Option<PathBuf>,
+    /// Seconds without a batch or heartbeat after which `nightjar sensors`
+    /// flags a sensor as silent.
+    #[serde(default = "default_silent_after_s")]
+    pub silent_after_s: u64,
+    /// Limits on what one request may carry.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+fn default_silent_after_s() -> u64 {
+    300
+}
+
+/// Limits on uploads; past one a request gets a 4xx that says which.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body, bytes (as sent, compressed).
+    pub max_body_bytes: u64,
+    /// Largest body after decompression, bytes.
+    pub max_decompressed_bytes: u64,
+    /// Most rows in one request.
+    pub max_rows: usize,
+    /// How far in the past a row's time may lie, seconds.
+    pub max_past_skew_s: u64,
+    /// How far in the future a row's time may lie, seconds.
+    pub max_future_skew_s: u64,
+    /// Seconds a client has to deliver a request body.
+    pub body_timeout_s: u64,
+    /// Seconds a client has to deliver the request headers.
+    pub header_timeout_s: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 64 * 1024 * 1024,
+            max_decompressed_bytes: 512 * 1024 * 1024,
+            max_rows: 4_000_000,
+            max_past_skew_s: 7 * 86_400,
+            max_future_skew_s: 600,
+            body_timeout_s: 60,
+            header_timeout_s: 10,
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading collector config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown or mistyped keys.
+    #[error("collector config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said, with the key and line.
+        message: String,
+    },
+    /// The values do not fit together.
+    #[error("collector config {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What to fix.
+        message: String,
+    },
+}
+
+impl CollectorConfig {
+    /// Read and check a configuration file. Relative paths in it are taken
+    /// relative to the file's folder.
+    pub fn load(path: &Path) -> Result<CollectorConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let mut config: CollectorConfig =
+            toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [&mut config.dataset_dir, &mut config.state_dir] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        for p in [&mut config.tls_cert, &mut config.tls_key, &mut config.country_db, &mut config.asn_db]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        config.check().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        Ok(config)
+    }
+
+    /// Check values that parse but do not fit together.
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => return Err("`tls_cert` is set but `tls_key` is not".into()),
+            (None, Some(_)) => return Err("`tls_key` is set but `tls_cert` is not".into()),
+            (None, None) if !self.listen.ip().is_loopback() && !self.allow_insecure => {
+                return Err(format!(
+                    "`listen` = {} is not a loopback address and no TLS is configured: set `tls_cert` and \
+                     `tls_key`, or `allow_insecure = true` behind a TLS-terminating proxy",
+                    self.listen
+                ));
+            }
+            _ => {}
+        }
+        if self.limits.max_body_bytes == 0 || self.limits.max_rows == 0 {
+            return Err("`limits.max_body_bytes` and `limits.max_rows` must be above 0".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<CollectorConfig, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("collector.toml");
+        std::fs::write(&path, text).unwrap();
+        CollectorConfig::load(&path)
+    }
+
+    #[test]
+    fn minimal_loopback_config_loads_with_relative_paths_resolved() {
+        let config = load("listen = \"127.0.0.1:8080\"\ndataset_dir = \"data\"\nstate_dir = \"state\"\n").unwrap();
+        assert!(config.dataset_dir.is_absolute() && config.dataset_dir.ends_with("data"));
+        assert_eq!(config.limits, Limits::default());
+    }
+
+    #[test]
+    fn unknown_keys_and_plain_http_on_the_network_are_refused() {
+        let err =
+            load("listen = \"127.0.0.1:8080\"\ndataset_dir = \"d\"\nstate_dir = \"s\"\ndatset = 1\n").unwrap_err();
+        assert!(err.to_string().contains("datset"), "{err}");
+        let err = load("listen = \"0.0.0.0:8080\"\ndataset_dir = \"d\"\nstate_dir = \"s\"\n").unwrap_err();
+        assert!(err.to_string().contains("tls_cert"), "{err}");
+        let err = load("listen = \"127.0.0.1:8080\"\ndataset_dir = \"d\"\nstate_dir = \"s\"\n[limits]\nmax_rows = 0\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("max_rows"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("collector.example.toml");
+        let config = CollectorConfig::load(&path).unwrap();
+        assert_eq!(config.limits, Limits::default(), "the example documents the defaults");
+        assert_eq!(config.silent_after_s, default_silent_after_s());
+    }
+}

@@ -1,0 +1,19 @@
+//! The Nightjar collector: receives batches from sensors over HTTP(S),
+//! authenticates them, stores each exactly once, enriches sources with
+//! country and ASN, and maintains the Parquet dataset analysts query.
+//!
+//! The wire protocol it speaks is `schemas/wire-protocol-v1.md`.
+
+pub mod config;
+pub mod current;
+pub mod ledger;
+pub mod metrics;
+pub mod registry;
+mod run;
+pub mod server;
+mod state_file;
+pub mod store;
+pub mod tokens;
+
+pub use config::{CollectorConfig, Limits};
+pub use run::{RunError, RunningCollector, start};

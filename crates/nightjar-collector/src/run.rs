@@ -1,0 +1,186 @@
+//! Starting the collector: recover, open the databases, serve until told to stop.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, SystemTime};
+
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use nightjar_geo::{Enricher, GeoDb};
+use tokio::sync::Semaphore;
+
+use crate::config::CollectorConfig;
+use crate::current::Current;
+use crate::ledger::Ledger;
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use crate::server::{AppState, router};
+use crate::store::Store;
+use crate::tokens::TokenDirectory;
+
+/// Why the collector could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Recovery of the ledger or dataset failed.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+    /// A geo database could not be opened.
+    #[error(transparent)]
+    Geo(#[from] nightjar_geo::GeoError),
+    /// The TLS certificate or key could not be loaded.
+    #[error("loading TLS certificate {cert} and key {key}: {source}")]
+    Tls {
+        /// Certificate file.
+        cert: PathBuf,
+        /// Key file.
+        key: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed (the address is in use, for instance).
+    #[error("serving on {addr}: {source}")]
+    Serve {
+        /// The listen address.
+        addr: SocketAddr,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A folder could not be created.
+    #[error("creating {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Storing slots: decoding and writing take a core each.
+fn storing_slots() -> usize {
+    std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(4)
+}
+
+fn open_enricher(config: &CollectorConfig) -> Result<Enricher, nightjar_geo::GeoError> {
+    let country = match &config.country_db {
+        Some(path) => GeoDb::open(path)?,
+        None => GeoDb::embedded_country(),
+    };
+    let asn = config.asn_db.as_deref().map(GeoDb::open).transpose()?;
+    Ok(Enricher::new(Arc::new(country), asn.map(Arc::new)))
+}
+
+fn modified(path: Option<&Path>) -> Option<SystemTime> {
+    path.and_then(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+}
+
+/// A running collector: where it listens and how to stop it.
+pub struct RunningCollector {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    handle: Handle<SocketAddr>,
+    server: tokio::task::JoinHandle<Result<(), RunError>>,
+    housekeeping: tokio::task::JoinHandle<()>,
+    registry: Arc<Registry>,
+}
+
+impl RunningCollector {
+    /// Stop accepting, finish requests in flight (up to `grace`), save the registry.
+    pub async fn shutdown(self, grace: Duration) -> Result<(), RunError> {
+        self.handle.graceful_shutdown(Some(grace));
+        let served = self.server.await.unwrap_or(Ok(()));
+        self.housekeeping.abort();
+        if let Err(error) = self.registry.persist() {
+            tracing::warn!(%error, "could not save the sensor registry");
+        }
+        served
+    }
+}
+
+/// Recover, then start serving in the background.
+pub async fn start(config: CollectorConfig) -> Result<RunningCollector, RunError> {
+    for dir in [&config.dataset_dir, &config.state_dir] {
+        std::fs::create_dir_all(dir).map_err(|source| RunError::Folder { path: dir.clone(), source })?;
+    }
+    let (ledger, recovery) = Ledger::open(&config.state_dir, &config.dataset_dir)?;
+    tracing::info!(
+        batches = recovery.batches,
+        published = recovery.published,
+        removed = recovery.removed,
+        torn_lines = recovery.torn_lines,
+        "ledger recovered"
+    );
+    let enricher = Arc::new(Current::new(open_enricher(&config)?));
+    let registry = Arc::new(Registry::open(&config.state_dir));
+    let state = Arc::new(AppState {
+        store: Arc::new(Store::new(config.dataset_dir.clone(), ledger, Arc::clone(&enricher), config.limits)),
+        tokens: Arc::new(TokenDirectory::new(&config.state_dir)),
+        registry: Arc::clone(&registry),
+        metrics: Arc::new(Metrics::default()),
+        limits: config.limits,
+        storing: Semaphore::new(storing_slots()),
+        healthy: AtomicBool::new(true),
+    });
+
+    let handle: Handle<SocketAddr> = Handle::new();
+    let app = router(state).into_make_service();
+    let addr = config.listen;
+    let header_timeout = Duration::from_secs(config.limits.header_timeout_s);
+    let server = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            // Both sensor and collector use ring; installing twice is harmless.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = RustlsConfig::from_pem_file(cert, key).await.map_err(|source| RunError::Tls {
+                cert: cert.clone(),
+                key: key.clone(),
+                source,
+            })?;
+            let mut server = axum_server::bind_rustls(addr, tls).handle(handle.clone());
+            server.http_builder().http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
+            tokio::spawn(async move { server.serve(app).await.map_err(|source| RunError::Serve { addr, source }) })
+        }
+        _ => {
+            let mut server = axum_server::bind(addr).handle(handle.clone());
+            server.http_builder().http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
+            tokio::spawn(async move { server.serve(app).await.map_err(|source| RunError::Serve { addr, source }) })
+        }
+    };
+    let Some(bound) = handle.listening().await else {
+        return Err(server.await.unwrap_or(Ok(())).err().unwrap_or(RunError::Serve {
+            addr,
+            source: std::io::Error::other("the server stopped before listening"),
+        }));
+    };
+    tracing::info!(addr = %bound, tls = config.tls_cert.is_some(), "collector listening");
+
+    let housekeeping = tokio::spawn(housekeeping(config, enricher, Arc::clone(&registry)));
+    Ok(RunningCollector { addr: bound, handle, server, housekeeping, registry })
+}
+
+/// Every two seconds: save the registry; reload a geo database whose file changed.
+async fn housekeeping(config: CollectorConfig, enricher: Arc<Current<Enricher>>, registry: Arc<Registry>) {
+    let mut seen = (modified(config.country_db.as_deref()), modified(config.asn_db.as_deref()));
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        if let Err(error) = registry.persist() {
+            tracing::warn!(%error, "could not save the sensor registry");
+        }
+        let now = (modified(config.country_db.as_deref()), modified(config.asn_db.as_deref()));
+        if now != seen {
+            match open_enricher(&config) {
+                Ok(fresh) => {
+                    enricher.set(fresh);
+                    seen = now;
+                    tracing::info!("geo databases reloaded");
+                }
+                // A file caught half-copied: keep the old databases and try again.
+                Err(error) => tracing::warn!(%error, "geo database changed but cannot be opened yet"),
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Storing one uploaded batch: decode, check, enrich, write, record, publish.
+//!
+//! This is the collector's exactly-once path (see [`crate::ledger`] for the
+//! protocol). Everything here is blocking I/O; the server runs it on the
+//! blocking thread pool, one batch per sensor at a time.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use nightjar_dataset::{PartitionedWriter, WriterOptions};
+use nightjar_geo::Enricher;
+use nightjar_record::wire::{self, DecodeLimits, WireError};
+
+use crate::config::Limits;
+use crate::current::Current;
+use crate::ledger::{Ledger, LedgerError, WRITER_PREFIX};
+
+/// What became of an upload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// Written and durable: this many rows.
+    New {
+        /// Rows stored.
+        rows: u64,
+    },
+    /// Accepted before; nothing written.
+    Duplicate,
+}
+
+/// Why an upload was not stored. Nothing of it is visible in the dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The body could not be decoded or breaks a limit or the schema.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// The dataset or ledger could not be written (disk full, permissions).
+    #[error("cannot store now: {0}")]
+    Unavailable(String),
+    /// The enrichment databases failed on this batch.
+    #[error("enrichment failed: {0}")]
+    Enrich(#[from] nightjar_geo::EnrichError),
+}
+
+impl From<LedgerError> for StoreError {
+    fn from(error: LedgerError) -> Self {
+        StoreError::Unavailable(error.to_string())
+    }
+}
+
+impl From<nightjar_dataset::DatasetError> for StoreError {
+    fn from(error: nightjar_dataset::DatasetError) -> Self {
+        StoreError::Unavailable(error.to_string())
+    }
+}
+
+/// One upload as it arrived.
+pub struct Upload<'a> {
+    /// The authenticated sensor.
+    pub sensor: &'a str,
+    /// `Nightjar-Batch-Seq`.
+    pub batch_seq: u64,
+    /// The body as sent.
+    pub body: &'a [u8],
+    /// Whether the body is zstd-compressed.
+    pub zstd: bool,
+    /// The collector's clock, µs since the epoch, for the skew check.
+    pub now_us: i64,
+}
+
+/// The dataset writer side of the collector.
+pub struct Store {
+    dataset_dir: PathBuf,
+    ledger: Mutex<Ledger>,
+    enricher: Arc<Current<Enricher>>,
+    limits: Limits,
+    sensor_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+impl Store {
+    /// A store writing into `dataset_dir`, recording in `ledger`.
+    pub fn new(dataset_dir: PathBuf, ledger: Ledger, enricher: Arc<Current<Enricher>>, limits: Limits) -> Self {
+        Store { dataset_dir, ledger: Mutex::new(ledger), enricher, limits, sensor_locks: Mutex::new(HashMap::new()) }
+    }
+
+    fn sensor_lock(&self, sensor: &str) -> Arc<Mutex<()>> {
+        let mut locks = self.sensor_locks.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(locks.entry(sensor.to_string()).or_default())
+    }
+
+    fn accepted(&self, sensor: &str, seq: u64) -> bool {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner()).contains(sensor, seq)
+    }
+
+    /// Store an upload exactly once.
+    pub fn store(&self, upload: &Upload<'_>) -> Result<Stored, StoreError> {
+        // One batch per sensor at a time: a retry racing its original waits
+        // here and then finds it in the ledger.
+        let lock = self.sensor_lock(upload.sensor);
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.accepted(upload.sensor, upload.batch_seq) {
+            return Ok(Stored::Duplicate);
+        }
+        let limits =
+            DecodeLimits { max_decompressed_bytes: self.limits.max_decompressed_bytes, max_rows: self.limits.max_rows };
+        let batches = wire::decode(upload.body, upload.zstd, limits)?;
+        let earliest = upload.now_us.saturating_sub((self.limits.max_past_skew_s as i64).saturating_mul(1_000_000));
+        let latest = upload.now_us.saturating_add((self.limits.max_future_skew_s as i64).saturating_mul(1_000_000));
+        wire::check_rows(&batches, upload.sensor, upload.batch_seq, earliest, latest)?;
+
+        let enricher = self.enricher.get();
+        // `+` cannot occur in a sensor id, so no two sensors' files can share a name.
+        let writer_id = format!("{WRITER_PREFIX}{}+{}", upload.sensor, upload.batch_seq);
+        let options = WriterOptions { max_rows_per_file: usize::MAX, ..WriterOptions::default() };
+        let mut writer = PartitionedWriter::new(&self.dataset_dir, &writer_id, options)?;
+        let mut rows = 0u64;
+        let result = (|| -> Result<_, StoreError> {
+            for batch in &batches {
+                rows += batch.num_rows() as u64;
+                writer.write(&enricher.enrich(batch)?)?;
+            }
+            Ok(writer.prepare()?)
+        })();
+        let prepared = match result {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                remove_in_progress(&self.dataset_dir, &writer_id);
+                return Err(error);
+            }
+        };
+        let recorded = self.ledger.lock().unwrap_or_else(|p| p.into_inner()).record(
+            upload.sensor,
+            upload.batch_seq,
+            rows,
+            &prepared,
+        );
+        if let Err(error) = recorded {
+            for file in &prepared {
+                let _ = std::fs::remove_file(&file.temp_path);
+            }
+            return Err(error.into());
+        }
+        // Accepted. A failure to publish now is finished by recovery at the
+        // next start; the sensor's retry meanwhile gets `duplicate`.
+        for file in prepared {
+            file.publish()?;
+        }
+        Ok(Stored::New { rows })
+    }
+}
+
+/// Remove what a failed write left under `_inprogress/` for `writer_id`.
+fn remove_in_progress(dataset_dir: &std::path::Path, writer_id: &str) {
+    let dir = dataset_dir.join(nightjar_dataset::IN_PROGRESS_DIR);
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&format!("{writer_id}-")) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The `nightjar collector` and `nightjar sensors` commands, run as a user
+//! would: issue a token, start the server, send a heartbeat, list sensors.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn nightjar(args: &[&str]) -> std::process::Output {
+    Command::new(NIGHTJAR).args(args).output().expect("nightjar runs")
+}
+
+#[test]
+fn tokens_server_heartbeat_and_sensor_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("collector.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\ndataset_dir = \"data\"\nstate_dir = \"state\"\nsilent_after_s = 60\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+
+    let added = nightjar(&["collector", "add-sensor", "osaka-1", "--config", config]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let token = String::from_utf8(added.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("njs_"), "the token is printed alone on stdout: {token}");
+    assert!(nightjar(&["collector", "add-sensor", "kobe-1", "--config", config]).status.success());
+    let again = nightjar(&["collector", "add-sensor", "osaka-1", "--config", config]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let mut child = Command::new(NIGHTJAR)
+        .args(["collector", "--config", config])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the collector starts");
+    let stderr = child.stderr.take().unwrap();
+    let server = Server(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let started = Instant::now();
+    let addr = loop {
+        let line = lines.next().expect("the collector says where it listens").unwrap();
+        if let Some(addr) = line.strip_prefix("nightjar collector listening on ") {
+            break addr.to_string();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no listening line");
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let status = runtime.block_on(async {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::new()
+            .post(format!("http://{addr}/v1/heartbeat"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"sensor": "osaka-1", "uptime_s": 1}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status.as_u16(), 204);
+    // The registry is saved every two seconds.
+    std::thread::sleep(Duration::from_millis(2500));
+
+    let listed = nightjar(&["sensors", "--config", config, "--fail-on-silent"]);
+    let table = String::from_utf8_lossy(&listed.stdout);
+    let osaka = table.lines().find(|l| l.starts_with("osaka-1")).expect("osaka-1 listed");
+    let kobe = table.lines().find(|l| l.starts_with("kobe-1")).expect("kobe-1 listed");
+    assert!(osaka.contains(" ok "), "{table}");
+    assert!(kobe.contains("SILENT") && kobe.contains("never"), "{table}");
+    assert_eq!(listed.status.code(), Some(2), "a silent sensor fails --fail-on-silent");
+
+    assert!(nightjar(&["collector", "revoke-sensor", "kobe-1", "--config", config]).status.success());
+    let listed = nightjar(&["sensors", "--config", config, "--fail-on-silent"]);
+    assert!(listed.status.success(), "revoked sensors are not silent ones");
+    assert!(String::from_utf8_lossy(&listed.stdout).lines().any(|l| l.starts_with("kobe-1") && l.contains("revoked")));
+    drop(server);
+}
