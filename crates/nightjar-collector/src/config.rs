@@ -50,9 +50,24 @@ pub struct CollectorConfig {
     /// flags a sensor as silent.
     #[serde(default = "default_silent_after_s")]
     pub silent_after_s: u64,
+    /// Seconds between compaction runs, which merge the small per-batch
+    /// files of each day into large sorted ones; 0 turns compaction off.
+    #[serde(default = "default_compact_interval_s")]
+    pub compact_interval_s: u64,
+    /// A day is compacted once it has this many files under 32 MiB.
+    #[serde(default = "default_compact_min_files")]
+    pub compact_min_files: usize,
     /// Limits on what one request may carry.
     #[serde(default)]
     pub limits: Limits,
+}
+
+fn default_compact_interval_s() -> u64 {
+    300
+}
+
+fn default_compact_min_files() -> usize {
+    16
 }
 
 fn default_silent_after_s() -> u64 {

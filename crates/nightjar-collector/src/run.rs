@@ -107,17 +107,22 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, RunError
         std::fs::create_dir_all(dir).map_err(|source| RunError::Folder { path: dir.clone(), source })?;
     }
     let (ledger, recovery) = Ledger::open(&config.state_dir, &config.dataset_dir)?;
+    // The collector is its dataset's only compactor: leftovers are garbage.
+    let compaction_leftovers = nightjar_dataset::clean_compaction_leftovers(&config.dataset_dir)
+        .map_err(|e| RunError::Ledger(crate::ledger::LedgerError::Dataset(e)))?;
     tracing::info!(
         batches = recovery.batches,
         published = recovery.published,
         removed = recovery.removed,
         torn_lines = recovery.torn_lines,
+        compaction_leftovers,
         "ledger recovered"
     );
     let enricher = Arc::new(Current::new(open_enricher(&config)?));
     let registry = Arc::new(Registry::open(&config.state_dir));
+    let store = Arc::new(Store::new(config.dataset_dir.clone(), ledger, Arc::clone(&enricher), config.limits));
     let state = Arc::new(AppState {
-        store: Arc::new(Store::new(config.dataset_dir.clone(), ledger, Arc::clone(&enricher), config.limits)),
+        store: Arc::clone(&store),
         tokens: Arc::new(TokenDirectory::new(&config.state_dir)),
         registry: Arc::clone(&registry),
         metrics: Arc::new(Metrics::default()),
@@ -157,16 +162,45 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, RunError
     };
     tracing::info!(addr = %bound, tls = config.tls_cert.is_some(), "collector listening");
 
-    let housekeeping = tokio::spawn(housekeeping(config, enricher, Arc::clone(&registry)));
+    let housekeeping = tokio::spawn(housekeeping(config, enricher, Arc::clone(&registry), store));
     Ok(RunningCollector { addr: bound, handle, server, housekeeping, registry })
 }
 
-/// Every two seconds: save the registry; reload a geo database whose file changed.
-async fn housekeeping(config: CollectorConfig, enricher: Arc<Current<Enricher>>, registry: Arc<Registry>) {
+/// Compact every day partition that has enough small files.
+fn compact_all(
+    root: &Path,
+    lock: &std::sync::RwLock<()>,
+    min_files: usize,
+) -> Result<(), nightjar_dataset::DatasetError> {
+    let options = nightjar_dataset::CompactOptions { min_files, ..Default::default() };
+    for day in nightjar_dataset::partitions(root)? {
+        nightjar_dataset::compact_day(root, day, &options, lock)?;
+    }
+    Ok(())
+}
+
+/// Every two seconds: save the registry; reload a geo database whose file
+/// changed; every `compact_interval_s`, compact.
+async fn housekeeping(
+    config: CollectorConfig,
+    enricher: Arc<Current<Enricher>>,
+    registry: Arc<Registry>,
+    store: Arc<Store>,
+) {
     let mut seen = (modified(config.country_db.as_deref()), modified(config.asn_db.as_deref()));
     let mut tick = tokio::time::interval(Duration::from_secs(2));
+    let mut last_compaction = tokio::time::Instant::now();
     loop {
         tick.tick().await;
+        if config.compact_interval_s > 0 && last_compaction.elapsed() >= Duration::from_secs(config.compact_interval_s)
+        {
+            last_compaction = tokio::time::Instant::now();
+            let (root, lock, min_files) = (config.dataset_dir.clone(), store.publish_lock(), config.compact_min_files);
+            let compacted = tokio::task::spawn_blocking(move || compact_all(&root, &lock, min_files)).await;
+            if let Ok(Err(error)) = compacted {
+                tracing::warn!(%error, "compaction failed; the small files stay as they are");
+            }
+        }
         if let Err(error) = registry.persist() {
             tracing::warn!(%error, "could not save the sensor registry");
         }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use nightjar_dataset::{PartitionedWriter, WriterOptions};
 use nightjar_geo::Enricher;
@@ -75,12 +75,26 @@ pub struct Store {
     enricher: Arc<Current<Enricher>>,
     limits: Limits,
     sensor_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Held shared while publishing, exclusively by compaction's swap.
+    publish_lock: Arc<RwLock<()>>,
 }
 
 impl Store {
     /// A store writing into `dataset_dir`, recording in `ledger`.
     pub fn new(dataset_dir: PathBuf, ledger: Ledger, enricher: Arc<Current<Enricher>>, limits: Limits) -> Self {
-        Store { dataset_dir, ledger: Mutex::new(ledger), enricher, limits, sensor_locks: Mutex::new(HashMap::new()) }
+        Store {
+            dataset_dir,
+            ledger: Mutex::new(ledger),
+            enricher,
+            limits,
+            sensor_locks: Mutex::new(HashMap::new()),
+            publish_lock: Arc::new(RwLock::new(())),
+        }
+    }
+
+    /// The lock compaction takes exclusively to swap a partition.
+    pub fn publish_lock(&self) -> Arc<RwLock<()>> {
+        Arc::clone(&self.publish_lock)
     }
 
     fn sensor_lock(&self, sensor: &str) -> Arc<Mutex<()>> {
@@ -142,6 +156,7 @@ impl Store {
         }
         // Accepted. A failure to publish now is finished by recovery at the
         // next start; the sensor's retry meanwhile gets `duplicate`.
+        let _shared = self.publish_lock.read().unwrap_or_else(|p| p.into_inner());
         for file in prepared {
             file.publish()?;
         }

@@ -26,8 +26,29 @@ pub fn partition_dir(root: &Path, day: NaiveDate) -> PathBuf {
     root.join(format!("{DAY_PARTITION_KEY}={}", day.format("%Y-%m-%d")))
 }
 
-/// Remove files a crashed writer left in `ROOT/_inprogress`. Returns how many.
+/// Remove what crashed writers left in `ROOT/_inprogress` and what an
+/// interrupted compaction left in `ROOT/_compact`. Returns how many entries.
+/// Call it only while no writer or compactor of this dataset is running.
 pub fn clean_in_progress(root: &Path) -> Result<usize, DatasetError> {
+    Ok(clean_compaction_leftovers(root)? + clean_writer_leftovers(root)?)
+}
+
+/// Remove what an interrupted compaction left in `ROOT/_compact`. Call it
+/// only while no compaction of this dataset runs. Returns how many entries.
+pub fn clean_compaction_leftovers(root: &Path) -> Result<usize, DatasetError> {
+    let compact = root.join(crate::compact::COMPACT_DIR);
+    let mut removed = 0;
+    if let Ok(entries) = fs::read_dir(&compact) {
+        for entry in entries {
+            let path = entry.map_err(DatasetError::io("listing", &compact))?.path();
+            fs::remove_dir_all(&path).map_err(DatasetError::io("removing", &path))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+fn clean_writer_leftovers(root: &Path) -> Result<usize, DatasetError> {
     let dir = root.join(IN_PROGRESS_DIR);
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,

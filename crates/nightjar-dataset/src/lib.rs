@@ -31,10 +31,14 @@
 //! # Ok::<(), nightjar_dataset::DatasetError>(())
 //! ```
 
+pub mod compact;
 mod error;
 mod layout;
 mod writer;
 
+pub use compact::{COMPACT_DIR, CompactOptions, CompactionReport, compact_day, partitions};
 pub use error::DatasetError;
-pub use layout::{DAY_PARTITION_KEY, IN_PROGRESS_DIR, clean_in_progress, day_of_micros, partition_dir};
+pub use layout::{
+    DAY_PARTITION_KEY, IN_PROGRESS_DIR, clean_compaction_leftovers, clean_in_progress, day_of_micros, partition_dir,
+};
 pub use writer::{CommittedFile, PartitionedWriter, PreparedFile, WriterOptions, publish};

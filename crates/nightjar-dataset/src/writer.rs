@@ -76,24 +76,8 @@ impl PartitionedWriter {
         let root = root.as_ref().to_path_buf();
         let in_progress = root.join(IN_PROGRESS_DIR);
         fs::create_dir_all(&in_progress).map_err(DatasetError::io("creating", &in_progress))?;
-        let level = ZstdLevel::try_new(options.zstd_level)
-            .map_err(|source| DatasetError::Parquet { path: root.clone(), source })?;
-        // Per-column choices measured on generated traffic (see BENCHMARKS.md):
-        // times grow within a source, so deltas beat a dictionary; sequence
-        // numbers, acks and IP ids are mostly unique, so a dictionary only
-        // costs a fallback.
-        let time = ColumnPath::from(col::TIME);
-        let properties = WriterProperties::builder()
-            .set_column_dictionary_enabled(time.clone(), false)
-            .set_column_encoding(time, Encoding::DELTA_BINARY_PACKED)
-            .set_column_dictionary_enabled(ColumnPath::from(col::TCP_SEQ), false)
-            .set_column_dictionary_enabled(ColumnPath::from(col::TCP_ACK), false)
-            .set_column_dictionary_enabled(ColumnPath::from(col::IP_ID), false)
-            .set_compression(Compression::ZSTD(level))
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
-            .set_created_by(format!("nightjar {}", env!("CARGO_PKG_VERSION")))
-            .build();
+        let properties =
+            file_properties(&options).map_err(|source| DatasetError::Parquet { path: root.clone(), source })?;
         Ok(PartitionedWriter {
             root,
             writer_id: writer_id.to_string(),
@@ -239,11 +223,32 @@ fn finish_file(open: OpenFile) -> Result<PreparedFile, DatasetError> {
     Ok(PreparedFile { temp_path, final_path, day, rows, bytes })
 }
 
+/// The Parquet properties of every dataset file.
+pub(crate) fn file_properties(options: &WriterOptions) -> Result<WriterProperties, parquet::errors::ParquetError> {
+    let level = ZstdLevel::try_new(options.zstd_level)?;
+    // Per-column choices measured on generated traffic (see BENCHMARKS.md):
+    // times grow within a source, so deltas beat a dictionary; sequence
+    // numbers, acks and IP ids are mostly unique, so a dictionary only
+    // costs a fallback.
+    let time = ColumnPath::from(col::TIME);
+    Ok(WriterProperties::builder()
+        .set_column_dictionary_enabled(time.clone(), false)
+        .set_column_encoding(time, Encoding::DELTA_BINARY_PACKED)
+        .set_column_dictionary_enabled(ColumnPath::from(col::TCP_SEQ), false)
+        .set_column_dictionary_enabled(ColumnPath::from(col::TCP_ACK), false)
+        .set_column_dictionary_enabled(ColumnPath::from(col::IP_ID), false)
+        .set_compression(Compression::ZSTD(level))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
+        .set_created_by(format!("nightjar {}", env!("CARGO_PKG_VERSION")))
+        .build())
+}
+
 /// Rows ordered by country, source and time: the risk indicators count
 /// distinct sources per country, so runs of one country make its pages
 /// prunable by statistics, and runs of one source compress its repeated
 /// fields (ports, TTL, options) to almost nothing.
-fn sort_for_queries(batch: &RecordBatch) -> Result<RecordBatch, DatasetError> {
+pub(crate) fn sort_for_queries(batch: &RecordBatch) -> Result<RecordBatch, DatasetError> {
     let column = |name: &str| {
         batch.column_by_name(name).cloned().ok_or_else(|| DatasetError::Schema(format!("no `{name}` column")))
     };
