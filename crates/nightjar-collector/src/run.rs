@@ -189,7 +189,10 @@ async fn housekeeping(
 ) {
     let mut seen = (modified(config.country_db.as_deref()), modified(config.asn_db.as_deref()));
     let mut tick = tokio::time::interval(Duration::from_secs(2));
-    let mut last_compaction = tokio::time::Instant::now();
+    // Compact once right at start (catching up after downtime), then every interval.
+    let interval = Duration::from_secs(config.compact_interval_s);
+    let mut last_compaction =
+        tokio::time::Instant::now().checked_sub(interval).unwrap_or_else(tokio::time::Instant::now);
     loop {
         tick.tick().await;
         if config.compact_interval_s > 0 && last_compaction.elapsed() >= Duration::from_secs(config.compact_interval_s)

@@ -1,0 +1,216 @@
+//! The collector killed with SIGKILL at dozens of random moments while three
+//! sensors push batches (and compaction runs): after each restart it carries
+//! on, and at the end every acknowledged batch is in the dataset exactly once.
+//!
+//! The sensors here are simple retrying clients that follow the wire
+//! protocol: a batch is resent until it is answered `stored` or `duplicate`.
+//! Set `NIGHTJAR_KILL_ROUNDS` for a longer run (default 50).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use arrow::array::AsArray;
+use arrow::datatypes::UInt64Type;
+use nightjar_packet::{LinkType, classify, decode};
+use nightjar_record::wire::{self, CONTENT_TYPE};
+use nightjar_record::{PacketBatchBuilder, RecordOptions};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use tokio::sync::Mutex;
+
+const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
+const SENSORS: [&str; 3] = ["kill-a", "kill-b", "kill-c"];
+
+fn rows_of(seq: u64) -> usize {
+    20 + (seq as usize * 7) % 60
+}
+
+/// The batch `seq` of `sensor`: always the same rows, so a resend is identical.
+fn body(sensor: &str, seq: u64) -> Vec<u8> {
+    let now = chrono::Utc::now().timestamp_micros();
+    let mut builder = PacketBatchBuilder::new(RecordOptions::default());
+    for i in 0..rows_of(seq) {
+        let mut frame = vec![0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 198, 51, 100, (i % 200) as u8];
+        frame.extend_from_slice(&[192, 0, 2, 10, 0x9c, 0x40, 0, 53, 0, 8, 0, 0]);
+        let packet = decode(LinkType::Raw, &frame).expect("valid probe");
+        builder.append(now + i as i64, &packet, &classify(&packet), None);
+    }
+    wire::encode(&[builder.finish(sensor, seq)], 1).expect("encodes")
+}
+
+fn start_collector(config: &Path) -> Child {
+    let mut child = Command::new(NIGHTJAR)
+        .args(["collector", "--config", config.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the collector starts");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("nightjar collector listening on ") => break,
+            Some(_) => continue,
+            None => panic!("the collector exited before listening"),
+        }
+    }
+    // Keep draining stderr so the collector never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    child
+}
+
+/// One sensor: sends its batches in order, each until acknowledged; returns
+/// the acknowledged sequence numbers when `stop` is set.
+async fn sensor(name: &'static str, token: String, url: String, stop: Arc<AtomicBool>, acked: Arc<Mutex<Vec<u64>>>) {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let mut seq = 1u64;
+    while !stop.load(Ordering::Acquire) {
+        let payload = body(name, seq);
+        loop {
+            let sent = client
+                .post(&url)
+                .bearer_auth(&token)
+                .header("content-type", CONTENT_TYPE)
+                .header("content-encoding", "zstd")
+                .header("nightjar-sensor", name)
+                .header("nightjar-batch-seq", seq.to_string())
+                .header("nightjar-schema-version", "1")
+                .body(payload.clone())
+                .send()
+                .await;
+            if let Ok(response) = sent {
+                let status = response.status().as_u16();
+                let answer: serde_json::Value = response.json().await.unwrap_or_default();
+                if status == 200 {
+                    assert!(matches!(answer["status"].as_str(), Some("stored" | "duplicate")), "{answer}");
+                    acked.lock().await.push(seq);
+                    break;
+                }
+                assert!(status >= 500 || status == 429, "{name} batch {seq}: unexpected {status} {answer}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        seq += 1;
+    }
+}
+
+fn dataset_counts(dataset: &Path) -> BTreeMap<(String, u64), u64> {
+    let mut counts = BTreeMap::new();
+    for day in std::fs::read_dir(dataset).unwrap().flatten() {
+        if !day.file_name().to_string_lossy().starts_with("day=") {
+            continue;
+        }
+        for file in std::fs::read_dir(day.path()).unwrap().flatten() {
+            let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(file.path()).unwrap())
+                .unwrap()
+                .build()
+                .unwrap();
+            for batch in reader {
+                let batch = batch.unwrap();
+                let sensors = batch.column_by_name("sensor").unwrap().as_string::<i32>().clone();
+                let seqs = batch.column_by_name("batch_seq").unwrap().as_primitive::<UInt64Type>().clone();
+                for i in 0..batch.num_rows() {
+                    *counts.entry((sensors.value(i).to_string(), seqs.value(i))).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    counts
+}
+
+#[test]
+fn sigkill_at_random_points_loses_and_repeats_nothing() {
+    let rounds: usize = std::env::var("NIGHTJAR_KILL_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config: PathBuf = dir.path().join("collector.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndataset_dir = \"data\"\nstate_dir = \"state\"\n\
+             compact_interval_s = 1\ncompact_min_files = 4\n"
+        ),
+    )
+    .unwrap();
+    let url = format!("http://127.0.0.1:{port}/v1/batches");
+    let mut tokens = Vec::new();
+    for name in SENSORS {
+        let out = Command::new(NIGHTJAR)
+            .args(["collector", "add-sensor", name, "--config", config.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        tokens.push(String::from_utf8(out.stdout).unwrap().trim().to_string());
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked: Vec<Arc<Mutex<Vec<u64>>>> = SENSORS.iter().map(|_| Arc::new(Mutex::new(Vec::new()))).collect();
+    let tasks: Vec<_> = SENSORS
+        .iter()
+        .zip(&tokens)
+        .zip(&acked)
+        .map(|((name, token), acked)| {
+            runtime.spawn(sensor(name, token.clone(), url.clone(), Arc::clone(&stop), Arc::clone(acked)))
+        })
+        .collect();
+
+    // A simple deterministic spread of kill moments between 30 and 400 ms.
+    let started = Instant::now();
+    let mut lifetime = 97u64;
+    for round in 0..rounds {
+        let mut collector = start_collector(&config);
+        lifetime = (lifetime * 1103 + 12_345) % 371;
+        std::thread::sleep(Duration::from_millis(30 + lifetime));
+        collector.kill().unwrap_or_else(|e| panic!("round {round}: kill: {e}"));
+        collector.wait().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(240), "the kill loop is bounded in time");
+    }
+    // A last, orderly run lets the in-flight batches finish.
+    let mut collector = start_collector(&config);
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::Release);
+    runtime.block_on(async {
+        for task in tasks {
+            tokio::time::timeout(Duration::from_secs(60), task).await.expect("sensors finish").unwrap();
+        }
+    });
+    stop_with_sigterm(&mut collector);
+
+    let counts = dataset_counts(&dir.path().join("data"));
+    let mut checked = 0;
+    for (name, acked) in SENSORS.iter().zip(&acked) {
+        let acked = runtime.block_on(acked.lock()).clone();
+        assert!(acked.len() > 10, "{name} got batches through ({} acknowledged)", acked.len());
+        for seq in acked {
+            let rows = counts.get(&(name.to_string(), seq)).copied().unwrap_or(0);
+            assert_eq!(rows, rows_of(seq) as u64, "{name} batch {seq}: rows in the dataset");
+            checked += 1;
+        }
+    }
+    let expected: usize = counts.len();
+    assert_eq!(checked, expected, "no batch is in the dataset that was not acknowledged");
+    let compacted = std::fs::read_dir(dir.path().join("data"))
+        .unwrap()
+        .flatten()
+        .filter(|d| d.file_name().to_string_lossy().starts_with("day="))
+        .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
+        .filter(|f| f.file_name().to_string_lossy().starts_with("part-compact-"))
+        .count();
+    assert!(compacted > 0, "compaction ran (and was killed at times) during the loop");
+    eprintln!("kill loop: {rounds} kills, {checked} acknowledged batches, each exactly once; {compacted} compacted files");
+}
+
+/// Stop the last collector with SIGTERM (orderly) and wait for it.
+fn stop_with_sigterm(collector: &mut Child) {
+    let _ = Command::new("kill").args(["-TERM", &collector.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while collector.try_wait().ok().flatten().is_none() {
+        assert!(Instant::now() < deadline, "the collector stops on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
