@@ -5,19 +5,15 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[path = "support/summary.rs"]
+mod summary;
+
+use summary::count;
+
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
 fn nightjar(args: &[&str]) -> Output {
     Command::new(NIGHTJAR).args(args).output().expect("the nightjar binary runs")
-}
-
-fn count(summary: &str, label: &str) -> u64 {
-    summary
-        .lines()
-        .find(|line| line.trim_start().starts_with(label))
-        .and_then(|line| line.split_whitespace().last())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no `{label}` line in:\n{summary}"))
 }
 
 fn generate(path: &Path, packets: &str, seed: &str) {

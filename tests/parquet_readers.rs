@@ -10,6 +10,11 @@ use std::process::Command;
 
 use serde_json::Value;
 
+#[path = "support/summary.rs"]
+mod summary;
+
+use summary::count;
+
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
 fn repo_root() -> PathBuf {
@@ -36,16 +41,6 @@ fn run_nightjar(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("nightjar prints UTF-8")
 }
 
-/// The number on the summary line that starts with `label`.
-fn summary_count(summary: &str, label: &str) -> u64 {
-    summary
-        .lines()
-        .find(|line| line.trim_start().starts_with(label))
-        .and_then(|line| line.split_whitespace().last())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no `{label}` line in the import summary:\n{summary}"))
-}
-
 #[test]
 fn duckdb_and_pyarrow_read_the_imported_dataset_and_agree_with_the_import() {
     if !python_readers_available() {
@@ -69,8 +64,8 @@ fn duckdb_and_pyarrow_read_the_imported_dataset_and_agree_with_the_import() {
         "2001:db8::/32",
     ]);
     let summary = run_nightjar(&["import", pcap_text, "--out", dataset.to_str().unwrap(), "--quiet"]);
-    let kept = summary_count(&summary, "records kept");
-    assert_eq!(summary_count(&summary, "parquet rows"), kept);
+    let kept = count(&summary, "records kept");
+    assert_eq!(count(&summary, "parquet rows"), kept);
     assert!(kept > 19_000, "most generated frames are valid packets:\n{summary}");
 
     let doc = repo_root().join("schemas/packet-record-v1.md");
@@ -86,7 +81,7 @@ fn duckdb_and_pyarrow_read_the_imported_dataset_and_agree_with_the_import() {
     for reader in ["duckdb", "pyarrow"] {
         assert_eq!(seen[reader]["rows"], kept, "{reader} row count");
         for class in ["scan", "backscatter", "other"] {
-            let expected = summary_count(&summary, class);
+            let expected = count(&summary, class);
             let got = seen[reader]["classes"][class].as_u64().unwrap_or(0);
             assert_eq!(got, expected, "{reader}: records of class {class}");
         }
