@@ -270,3 +270,34 @@ async fn compaction_merges_batch_files_without_losing_or_repeating_rows() {
     assert_eq!((status, answer["status"].as_str()), (200, Some("duplicate")));
     collector.shutdown(Duration::from_secs(5)).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_sensors_at_once_are_all_served() {
+    let site = site();
+    let names: Vec<String> = (0..200).map(|i| format!("crowd-{i:03}")).collect();
+    let tokens: Vec<String> = names.iter().map(|n| tokens::add_sensor(&site.state, n).unwrap()).collect();
+    let collector = std::sync::Arc::new(start(config(&site, Limits::default())).await.unwrap());
+    let mut tasks = Vec::new();
+    for (name, token) in names.iter().cloned().zip(tokens) {
+        let collector = std::sync::Arc::clone(&collector);
+        tasks.push(tokio::spawn(async move {
+            let body = wire::encode(&[batch(&name, 1, 25, now_us())], 3).unwrap();
+            // A busy collector answers 429; a sensor retries after a pause.
+            for _ in 0..100 {
+                let (status, answer) = Post::new(&token, &name, 1, body.clone()).send(&collector).await;
+                match status {
+                    200 => return answer["status"].as_str().map(str::to_string),
+                    429 | 503 => tokio::time::sleep(Duration::from_millis(100)).await,
+                    other => panic!("{name}: {other} {answer}"),
+                }
+            }
+            None
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().as_deref(), Some("stored"));
+    }
+    assert_eq!(parquet_rows(&parquet_files(&site.dataset)).0, 200 * 25);
+    let collector = std::sync::Arc::into_inner(collector).expect("all tasks are done");
+    collector.shutdown(Duration::from_secs(5)).await.unwrap();
+}
