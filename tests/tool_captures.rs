@@ -8,7 +8,10 @@
 //! dark prefix. Then:
 //! - every frame of every capture decodes to the same fields tshark shows;
 //! - Masscan, ZMap and Mirai traffic carries its tool label, nmap and hping3
-//!   traffic carries none, and the victim's answers are backscatter.
+//!   traffic carries none, and the victim's answers are backscatter;
+//! - IPv4 and IPv6 fragments are compared one by one (tshark reassembles
+//!   nothing): a first fragment keeps its ports and is a scan, later ones
+//!   carry no transport and are the `Fragment` spoof sign.
 //!
 //! These tests need root, `ip netns`, tcpdump, tshark and the tools
 //! (`.ci/install-system-tools`). Without them each test says `skipped: …`
@@ -29,7 +32,7 @@ mod tshark;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use nightjar_packet::{LinkType, Tool, TrafficClass, Transport, ipproto, tcp_flags, to_ip};
+use nightjar_packet::{LinkType, SpoofSign, Tool, TrafficClass, Transport, ipproto, tcp_flags, to_ip};
 
 use netns::{Darknet, Options, SCANNER_V4, SCANNER_V6, VICTIM_V4, VICTIM_V6, VLAN_SCANNER_V4, scapy};
 use scenario::{assert_class, assert_no_tool_label, assert_not_spoofed, capture, from, ip, tcp_flags_are, to_v4_block};
@@ -427,5 +430,129 @@ fn any_interface_captures_in_linux_cooked_formats_match_tshark() {
             assert_eq!(s.class.class, TrafficClass::Scan, "frame {} ({name})", s.frame);
         }
         assert_no_tool_label(&probes, &format!("hping3/nmap on {name}"));
+    }
+}
+
+// --------------------------------------------------------------- fragments
+
+/// The destinations of the fragmented datagrams, one per kind.
+const FRAG_UDP_V4: &str = "192.0.2.60";
+const FRAG_TCP_V4: &str = "192.0.2.61";
+const FRAG_UDP_V6: &str = "2001:db8:2::60";
+
+/// Fragments as scapy's `fragment`/`fragment6` cut them, each sent as it is:
+/// a 3000-byte UDP payload in 1000-byte IPv4 fragments (four), a SYN
+/// carrying 2000 bytes in 1000-byte fragments (three), and the same UDP
+/// payload in IPv6 fragments of at most 1280 bytes (three). IP ids are set
+/// so that no tool fingerprint matches.
+const FRAGMENTED: &str = r#"
+import sys
+from scapy.all import IP, IPv6, IPv6ExtHdrFragment, TCP, UDP, conf, fragment, fragment6, send
+conf.verb = 1
+src4, src6, udp4, tcp4, udp6 = sys.argv[1:6]
+payload = bytes(range(256)) * 12
+packets = fragment(IP(src=src4, dst=udp4, id=0x4E4A) / UDP(sport=41100, dport=5060) / payload[:3000], fragsize=1000)
+packets += fragment(IP(src=src4, dst=tcp4, id=0x4E4B) /
+                    TCP(sport=41101, dport=8443, flags="S", seq=0xC0FFEE, window=64240) / payload[:2000],
+                    fragsize=1000)
+packets += fragment6(IPv6(src=src6, dst=udp6) / IPv6ExtHdrFragment(id=0x4E4A) /
+                     UDP(sport=41102, dport=5060) / payload[:3000], 1280)
+send(packets, inter=0.01)
+"#;
+
+/// One fragmented datagram of [`FRAGMENTED`] and how it must have been cut.
+struct Fragmented {
+    what: &'static str,
+    dst: &'static str,
+    protocol: u8,
+    /// Source and destination port, in the first fragment only.
+    ports: (u16, u16),
+    /// `(fragment_offset in bytes, more_fragments)` of each fragment in order.
+    layout: &'static [(u32, bool)],
+}
+
+const FRAGMENTED_DATAGRAMS: [Fragmented; 3] = [
+    Fragmented {
+        what: "IPv4 UDP",
+        dst: FRAG_UDP_V4,
+        protocol: ipproto::UDP,
+        ports: (41100, 5060),
+        layout: &[(0, true), (1000, true), (2000, true), (3000, false)],
+    },
+    Fragmented {
+        what: "IPv4 TCP SYN",
+        dst: FRAG_TCP_V4,
+        protocol: ipproto::TCP,
+        ports: (41101, 8443),
+        layout: &[(0, true), (1000, true), (2000, false)],
+    },
+    Fragmented {
+        what: "IPv6 UDP",
+        dst: FRAG_UDP_V6,
+        protocol: ipproto::UDP,
+        ports: (41102, 5060),
+        // 1280 - 40 (IPv6) - 8 (fragment header), down to a multiple of 8.
+        layout: &[(0, true), (1232, true), (2464, false)],
+    },
+];
+
+#[test]
+fn ip_fragments_match_tshark_and_later_fragments_are_a_spoof_sign() {
+    let Some(tools) = prepare("fragments", &[Need::Scapy]) else { return };
+    let net = Darknet::build(&tools, Options::default());
+    let checked = capture(&net, &tools, "fragments", (&net.darknet, "d0"), None, || {
+        let args = [SCANNER_V4, SCANNER_V6, FRAG_UDP_V4, FRAG_TCP_V4, FRAG_UDP_V6];
+        scapy(&net, &net.scanner, &tools, FRAGMENTED, &args, 10);
+    });
+
+    for datagram in &FRAGMENTED_DATAGRAMS {
+        let what = datagram.what;
+        let fragments = checked.select(|p| to_ip(&p.dst) == ip(datagram.dst));
+        let layout: Vec<(u32, bool)> =
+            fragments.iter().map(|s| (s.packet.fragment_offset, s.packet.more_fragments)).collect();
+        assert_eq!(layout, datagram.layout, "{what}: (offset, more fragments) of the fragments Nightjar decoded");
+        let v6 = datagram.dst.contains(':');
+        for s in &fragments {
+            let frame = s.frame;
+            assert_eq!(s.packet.protocol, datagram.protocol, "frame {frame} ({what}): protocol");
+            let extension_len = if v6 { 8 } else { 0 };
+            assert_eq!(s.packet.ip_options_len, extension_len, "frame {frame} ({what}): header bytes past 20/40");
+            // The comparison with tshark compared values, not two absences.
+            let row = checked.row(frame);
+            let tshark_fragment_fields: &[&str] =
+                if v6 { &["ipv6.fraghdr.offset", "ipv6.fraghdr.more"] } else { &["ip.frag_offset", "ip.flags.mf"] };
+            for field in tshark_fragment_fields {
+                assert!(row.first(field).is_some(), "frame {frame} ({what}): tshark shows no {field}");
+            }
+            assert_eq!(s.class.tool, None, "frame {frame} ({what}): tool");
+        }
+
+        let (first, later) = fragments.split_first().unwrap_or_else(|| panic!("{what}: no fragment decoded"));
+        assert_eq!(
+            (first.packet.src_port(), first.packet.dst_port()),
+            (Some(datagram.ports.0), Some(datagram.ports.1)),
+            "frame {} ({what}): the first fragment's ports",
+            first.frame
+        );
+        if datagram.protocol == ipproto::TCP {
+            assert!(tcp_flags_are(&first.packet, tcp_flags::SYN), "frame {} ({what}): a bare SYN", first.frame);
+        }
+        assert_eq!(first.class.class, TrafficClass::Scan, "frame {} ({what}): the first fragment", first.frame);
+        assert_not_spoofed(std::slice::from_ref(first), &format!("{what} first fragment"));
+
+        for s in later {
+            let frame = s.frame;
+            assert_eq!(
+                s.packet.transport,
+                Transport::None,
+                "frame {frame} ({what}): a later fragment has no transport"
+            );
+            let row = checked.row(frame);
+            for field in ["tcp.srcport", "udp.srcport"] {
+                assert_eq!(row.first(field), None, "frame {frame} ({what}): tshark read {field} from fragment data");
+            }
+            assert_eq!(s.class.class, TrafficClass::Other, "frame {frame} ({what}): a later fragment");
+            assert_eq!(s.class.spoof, Some(SpoofSign::Fragment), "frame {frame} ({what}): spoof sign");
+        }
     }
 }

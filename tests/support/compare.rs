@@ -4,6 +4,9 @@
 //! not-IP; every other frame must decode, and each field Nightjar keeps must
 //! equal tshark's — outer header, transport header, TCP options summary, and
 //! for ICMP errors the quoted packet's protocol, addresses and ports.
+//! Fragments are compared as they came (tshark reads without reassembly):
+//! offset and more-fragments flag for both families, the IPv6 extension
+//! bytes, and no transport header past the first fragment.
 
 use std::collections::HashMap;
 use std::fmt::{Display, Write as _};
@@ -118,10 +121,19 @@ impl Checker<'_> {
         }
     }
 
-    fn flag(&mut self, field: &str, ours: bool) {
-        let theirs = self.row.first(field);
+    /// A fragment offset: ours in bytes, tshark's raw field in 8-byte units.
+    fn fragment_offset(&mut self, field: &str, occurrence: usize, ours_bytes: u32) {
+        let theirs = self.row.nth(field, occurrence);
+        if theirs.and_then(number).map(|units| units * 8) != Some(ours_bytes.into()) {
+            let theirs = theirs.map_or("(absent)".to_string(), |t| format!("{t} × 8 bytes"));
+            self.differ(Self::label(field, occurrence), format!("{ours_bytes} bytes"), theirs);
+        }
+    }
+
+    fn flag(&mut self, field: &str, occurrence: usize, ours: bool) {
+        let theirs = self.row.nth(field, occurrence);
         if theirs.and_then(boolean) != Some(ours) {
-            self.differ(field, ours, theirs.unwrap_or("(absent)"));
+            self.differ(Self::label(field, occurrence), ours, theirs.unwrap_or("(absent)"));
         }
     }
 }
@@ -140,22 +152,48 @@ fn outer_layers(row: &Row) -> Option<(&str, &str)> {
     Some((tokens[at], upper))
 }
 
-/// The upper-layer protocol of the outer IPv6 header: follow `ipv6.nxt`
-/// through the extension headers tshark dissected.
-fn ipv6_upper_protocol(row: &Row) -> Option<u64> {
+/// The outer IPv6 header's extension chain as tshark dissected it.
+struct Ipv6Chain {
+    /// The protocol after the extension headers.
+    upper: u64,
+    /// Bytes of extension headers (Nightjar's `ip_options_len`).
+    extension_len: u64,
+    /// The occurrence of the `ipv6.fraghdr.*` fields that belongs to the
+    /// outer header, when it has a fragment header.
+    fragment: Option<usize>,
+}
+
+/// Follow `ipv6.nxt` through the extension headers tshark dissected. The
+/// outer header's come first in each field's occurrences (a quoted packet's
+/// follow), so the n-th header of a kind takes the n-th occurrence.
+fn ipv6_chain(row: &Row) -> Option<Ipv6Chain> {
     let mut used: HashMap<&str, usize> = HashMap::new();
-    let mut next = number(row.first("ipv6.nxt")?)?;
+    let mut chain = Ipv6Chain { upper: number(row.first("ipv6.nxt")?)?, extension_len: 0, fragment: None };
     for _ in 0..16 {
-        let field = match next {
-            0 => "ipv6.hopopts.nxt",
-            43 => "ipv6.routing.nxt",
-            44 => "ipv6.fraghdr.nxt",
-            60 => "ipv6.dstopts.nxt",
-            _ => return Some(next),
+        let (prefix, len_field) = match chain.upper {
+            0 => ("ipv6.hopopts", Some("ipv6.hopopts.len_oct")),
+            43 => ("ipv6.routing", Some("ipv6.routing.len_oct")),
+            44 => ("ipv6.fraghdr", None),
+            60 => ("ipv6.dstopts", Some("ipv6.dstopts.len_oct")),
+            _ => return Some(chain),
         };
-        let occurrence = used.entry(field).or_default();
-        next = number(row.nth(field, *occurrence)?)?;
+        let occurrence = used.entry(prefix).or_default();
+        let at = *occurrence;
         *occurrence += 1;
+        chain.upper = number(row.nth(&format!("{prefix}.nxt"), at)?)?;
+        // A fragment header is 8 bytes; the others say their length.
+        chain.extension_len += match len_field {
+            Some(field) => number(row.nth(field, at)?)?,
+            None => 8,
+        };
+        if prefix == "ipv6.fraghdr" {
+            chain.fragment = Some(at);
+            // Past the first fragment the rest is fragment data: tshark
+            // (reassembly off) and Nightjar both stop here.
+            if number(row.nth("ipv6.fraghdr.offset", at)?)? != 0 {
+                return Some(chain);
+            }
+        }
     }
     None
 }
@@ -203,18 +241,46 @@ fn compare_packet(check: &mut Checker<'_>, packet: &Packet<'_>, tshark_ip: &str,
         check.num("ip.id", 0, packet.ip_id.map(u64::from));
         check.num("ip.len", 0, Some(packet.ip_len.into()));
         check.num("ip.hdr_len", 0, Some(u64::from(packet.ip_options_len) + 20));
-        check.flag("ip.flags.rb", packet.reserved_flag);
-        check.flag("ip.flags.df", packet.dont_fragment);
-        check.flag("ip.flags.mf", packet.more_fragments);
-        check.num("ip.frag_offset", 0, Some(packet.fragment_offset.into()));
+        check.flag("ip.flags.rb", 0, packet.reserved_flag);
+        check.flag("ip.flags.df", 0, packet.dont_fragment);
+        check.flag("ip.flags.mf", 0, packet.more_fragments);
+        check.fragment_offset("ip.frag_offset", 0, packet.fragment_offset);
     } else {
         check.addr("ipv6.src", 0, src);
         check.addr("ipv6.dst", 0, dst);
         check.num("ipv6.hlim", 0, Some(packet.ttl.into()));
         check.num("ipv6.plen", 0, Some(u64::from(packet.ip_len) - 40));
-        if ipv6_upper_protocol(check.row) != Some(packet.protocol.into()) {
-            let theirs = ipv6_upper_protocol(check.row).map_or("(unknown)".to_string(), |p| p.to_string());
-            check.differ("ipv6 upper protocol (ipv6.nxt through extension headers)", packet.protocol, theirs);
+        match ipv6_chain(check.row) {
+            Some(chain) => {
+                if chain.upper != u64::from(packet.protocol) {
+                    check.differ(
+                        "ipv6 upper protocol (ipv6.nxt through extension headers)",
+                        packet.protocol,
+                        chain.upper,
+                    );
+                }
+                if chain.extension_len != u64::from(packet.ip_options_len) {
+                    let field = "ipv6 extension header bytes (ipv6.*.len_oct, 8 per fraghdr)";
+                    check.differ(field, packet.ip_options_len, chain.extension_len);
+                }
+                match chain.fragment {
+                    Some(at) => {
+                        check.fragment_offset("ipv6.fraghdr.offset", at, packet.fragment_offset);
+                        check.flag("ipv6.fraghdr.more", at, packet.more_fragments);
+                    }
+                    None if packet.is_fragment() => check.differ(
+                        "ipv6 fragment header",
+                        format!("offset {} bytes, more {}", packet.fragment_offset, packet.more_fragments),
+                        "(absent)",
+                    ),
+                    None => {}
+                }
+            }
+            None => check.differ(
+                "ipv6 extension chain (ipv6.nxt through extension headers)",
+                format!("protocol {} after {} bytes", packet.protocol, packet.ip_options_len),
+                "(tshark's fields do not spell a whole chain)",
+            ),
         }
         if packet.ip_id.is_some() {
             check.differ("ip.id", format!("{:?}", packet.ip_id), "(absent: IPv6)");
@@ -243,7 +309,11 @@ fn compare_packet(check: &mut Checker<'_>, packet: &Packet<'_>, tshark_ip: &str,
             check.num("tcp.seq_raw", 0, Some(header.seq.into()));
             check.num("tcp.ack_raw", 0, Some(header.ack.into()));
             check.num("tcp.window_size_value", 0, Some(header.window.into()));
-            check.num("tcp.len", 0, Some(packet.payload_len.into()));
+            // tshark gives no segment length for a fragment (it cannot know
+            // the segment's length); Nightjar's is then this fragment's share.
+            if !packet.is_fragment() {
+                check.num("tcp.len", 0, Some(packet.payload_len.into()));
+            }
             check.num("tcp.options.mss_val", 0, header.options.mss.map(u64::from));
             check.num("tcp.options.wscale.shift", 0, header.options.window_scale.map(u64::from));
             let theirs = layout_from_kinds(check.row);
@@ -292,6 +362,13 @@ fn compare_packet(check: &mut Checker<'_>, packet: &Packet<'_>, tshark_ip: &str,
                     check.differ("quoted packet", "(none)", check.row.all(src_field).join(","));
                 }
                 None => {}
+            }
+        }
+        Transport::None if packet.fragment_offset != 0 => {
+            // A later fragment carries no transport header: tshark (without
+            // reassembly) must not have read ports from its data either.
+            for field in ["tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport"] {
+                check.num(field, 0, None);
             }
         }
         Transport::None => {}

@@ -5,6 +5,11 @@
 //! quoted TCP/UDP header gives the only `tcp.*`/`udp.*` values of the frame.
 //! [`Row`] keeps the occurrences apart so the comparison can check the
 //! quoted packet too.
+//!
+//! tshark reads with IP and IPv6 reassembly off: Nightjar decodes each frame
+//! alone, so the referee must show each fragment as it came on the wire — the
+//! first with its transport header, later ones as bare data — not the
+//! reassembled datagram on the last fragment.
 
 use std::path::Path;
 use std::process::Command;
@@ -28,6 +33,7 @@ pub const FIELDS: &[&str] = &[
     "ip.flags.rb",
     "ip.flags.df",
     "ip.flags.mf",
+    // The raw 13-bit field, in 8-byte units (`-V` shows it times 8).
     "ip.frag_offset",
     "ipv6.src",
     "ipv6.dst",
@@ -38,6 +44,11 @@ pub const FIELDS: &[&str] = &[
     "ipv6.routing.nxt",
     "ipv6.fraghdr.nxt",
     "ipv6.dstopts.nxt",
+    "ipv6.hopopts.len_oct",
+    "ipv6.routing.len_oct",
+    "ipv6.dstopts.len_oct",
+    "ipv6.fraghdr.offset",
+    "ipv6.fraghdr.more",
     "tcp.srcport",
     "tcp.dstport",
     "tcp.flags",
@@ -87,10 +98,14 @@ impl Row {
     }
 }
 
+/// Preferences that keep every fragment a frame of its own (names checked
+/// with `tshark -G defaultprefs`).
+const NO_REASSEMBLY: &[&str] = &["-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE"];
+
 /// Read `pcap` with tshark, one [`Row`] per frame in file order.
 pub fn read(tools: &Tools, pcap: &Path) -> Vec<Row> {
     let mut cmd = Command::new(tools.path("tshark"));
-    cmd.args(["-n", "-r"]).arg(pcap).args([
+    cmd.args(["-n"]).args(NO_REASSEMBLY).arg("-r").arg(pcap).args([
         "-T",
         "fields",
         "-E",

@@ -22,7 +22,7 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, SkipReason> {
         _ => return Err(SkipReason::BadIpVersion),
     };
     let upper = if ip.fragment_offset == 0 {
-        decode_transport(ip.protocol, ip.upper, ip.upper_declared_len)?
+        decode_transport(ip.protocol, ip.upper, ip.upper_declared_len, ip.more_fragments)?
     } else {
         opaque(ip.upper, ip.upper_declared_len)
     };

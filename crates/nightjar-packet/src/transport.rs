@@ -21,15 +21,18 @@ pub(crate) struct TransportLayer<'a> {
 /// Decode the transport header of a first (or only) fragment.
 ///
 /// `bytes` are the upper-layer bytes present in the capture; `declared_len`
-/// is the upper-layer length the IP header claims.
+/// is the upper-layer length the IP header claims; `more_fragments` says the
+/// datagram continues in later fragments, so lengths in the transport header
+/// may exceed this fragment.
 pub(crate) fn decode_transport(
     protocol: u8,
     bytes: &[u8],
     declared_len: u32,
+    more_fragments: bool,
 ) -> Result<TransportLayer<'_>, SkipReason> {
     match protocol {
         ipproto::TCP => decode_tcp(bytes, declared_len),
-        ipproto::UDP => decode_udp(bytes, declared_len),
+        ipproto::UDP => decode_udp(bytes, declared_len, more_fragments),
         ipproto::ICMP => decode_icmp(bytes, declared_len, false),
         ipproto::ICMPV6 => decode_icmp(bytes, declared_len, true),
         _ => Ok(opaque(bytes, declared_len)),
@@ -118,11 +121,12 @@ fn summarize_tcp_options(area: &[u8]) -> TcpOptions {
     options
 }
 
-fn decode_udp(bytes: &[u8], declared_len: u32) -> Result<TransportLayer<'_>, SkipReason> {
+fn decode_udp(bytes: &[u8], declared_len: u32, more_fragments: bool) -> Result<TransportLayer<'_>, SkipReason> {
     let udp = UdpPacket::new(bytes).ok_or(SkipReason::TruncatedUdpHeader)?;
     let header_len = UdpPacket::minimum_packet_size();
     let udp_len = u32::from(udp.get_length());
-    if udp_len < header_len as u32 || udp_len > declared_len {
+    // A first fragment carries the whole datagram's length in its UDP header.
+    if udp_len < header_len as u32 || (udp_len > declared_len && !more_fragments) {
         return Err(SkipReason::BadUdpLength);
     }
     let present_end = (udp_len as usize).min(bytes.len());

@@ -133,3 +133,22 @@ fn later_fragments_have_no_ports_and_are_other() {
     assert_eq!(packet.payload_len, 8);
     assert_eq!(classify(&packet).class, TrafficClass::Other);
 }
+
+/// Regression: the first fragment of a UDP datagram carries the whole
+/// datagram's UDP length, longer than the fragment; it was skipped as
+/// `bad_udp_length` instead of decoded (found against tshark on scapy fragments).
+#[test]
+fn first_fragment_of_a_udp_datagram_keeps_its_ports() {
+    let mut udp = vec![0xa0, 0x8c, 0x13, 0xc4, 0x0b, 0xc0, 0, 0]; // 41100 -> 5060, length 3008
+    udp.extend_from_slice(&[0u8; 992]);
+    let first = ipv4(SCANNER, DARK, 17, 64, 0x4e4a, 0x2000, &udp); // MF set, offset 0
+    let packet = decode(LinkType::Raw, &first).expect("a first fragment decodes");
+    assert_eq!((packet.src_port(), packet.dst_port()), (Some(41100), Some(5060)));
+    assert_eq!(packet.payload_len, 3000, "the datagram's payload, from its UDP header");
+    assert_eq!(packet.payload.len(), 992, "the bytes this fragment carries");
+    assert!(packet.more_fragments);
+    assert_eq!(classify(&packet).class, TrafficClass::Scan);
+    // Without MF the same length is a lie and the frame is skipped.
+    let unfragmented = ipv4(SCANNER, DARK, 17, 64, 0x4e4a, 0, &udp);
+    assert_eq!(decode(LinkType::Raw, &unfragmented).unwrap_err(), nightjar_packet::SkipReason::BadUdpLength);
+}
