@@ -202,7 +202,9 @@ fn sigkill_at_random_points_loses_and_repeats_nothing() {
         .filter(|f| f.file_name().to_string_lossy().starts_with("part-compact-"))
         .count();
     assert!(compacted > 0, "compaction ran (and was killed at times) during the loop");
-    eprintln!("kill loop: {rounds} kills, {checked} acknowledged batches, each exactly once; {compacted} compacted files");
+    eprintln!(
+        "kill loop: {rounds} kills, {checked} acknowledged batches, each exactly once; {compacted} compacted files"
+    );
 }
 
 /// Stop the last collector with SIGTERM (orderly) and wait for it.

@@ -42,8 +42,8 @@ pub struct CollectorConfig {
     /// iptoasn country database. A changed file is reloaded while running.
     #[serde(default)]
     pub country_db: Option<PathBuf>,
-    /// ASN database (MaxMind format, GeoLite2-ASN shape). Without it the
-    /// `asn` and `as_name` columns stay empty. Reloaded when it changes.
+    /// ASN database (MaxMind format, GeoLite2-ASN shape). Default: the
+    /// bundled CC BY 4.0 RouteViews/DB-IP ASN database. Reloaded when it changes.
     #[serde(default)]
     pub asn_db: Option<PathBuf>,
     /// Seconds without a batch or heartbeat after which `nightjar sensors`

@@ -70,8 +70,11 @@ fn open_enricher(config: &CollectorConfig) -> Result<Enricher, nightjar_geo::Geo
         Some(path) => GeoDb::open(path)?,
         None => GeoDb::embedded_country(),
     };
-    let asn = config.asn_db.as_deref().map(GeoDb::open).transpose()?;
-    Ok(Enricher::new(Arc::new(country), asn.map(Arc::new)))
+    let asn = match &config.asn_db {
+        Some(path) => GeoDb::open(path)?,
+        None => GeoDb::embedded_asn(),
+    };
+    Ok(Enricher::new(Arc::new(country), Some(Arc::new(asn))))
 }
 
 fn modified(path: Option<&Path>) -> Option<SystemTime> {

@@ -132,6 +132,24 @@ fn parquet_rows(files: &[PathBuf]) -> (u64, Vec<String>) {
     (rows, countries)
 }
 
+fn asns_of(files: &[PathBuf]) -> Vec<u32> {
+    use arrow::array::{Array, AsArray};
+    let mut asns = Vec::new();
+    for path in files {
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+                .unwrap()
+                .build()
+                .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let asn = batch.column_by_name("asn").unwrap().as_primitive::<arrow::datatypes::UInt32Type>().clone();
+            asns.extend((0..asn.len()).filter(|i| !asn.is_null(*i)).map(|i| asn.value(i)));
+        }
+    }
+    asns
+}
+
 #[tokio::test]
 async fn a_batch_is_stored_once_enriched_and_recognised_after_a_restart() {
     let site = site();
@@ -150,6 +168,11 @@ async fn a_batch_is_stored_once_enriched_and_recognised_after_a_restart() {
     let (rows, countries) = parquet_rows(&files);
     assert_eq!(rows, 300);
     assert!(countries.iter().all(|c| c == "NL") && countries.len() == 300, "enriched at ingest");
+    let expected_asn = nightjar_geo::GeoDb::embedded_asn()
+        .lookup_asn(&nightjar_packet::map_v4([193, 0, 14, 129]))
+        .unwrap()
+        .expect("the bundled ASN database knows k.root-servers.net");
+    assert_eq!(asns_of(&files), vec![expected_asn.number; 300], "ASN attached at ingest by default");
 
     collector.shutdown(Duration::from_secs(5)).await.unwrap();
     let collector = start(config(&site, Limits::default())).await.unwrap();

@@ -18,6 +18,15 @@ pub const EMBEDDED_COUNTRY_DB: &[u8] = include_bytes!("../data/iptoasn-country.m
 /// The npm package version of the bundled country database.
 pub const EMBEDDED_COUNTRY_DB_VERSION: &str = "2.3.2026061719";
 
+/// The bundled ASN database: built by `nightjar geo build-asn` from the CSV
+/// files of the npm package `@ip-location-db/asn` (IP to ASN data by
+/// RouteViews and DB-IP, licensed under CC BY 4.0), IPv4 and IPv6, with
+/// GeoLite2-ASN records. See `data/README.md`.
+pub const EMBEDDED_ASN_DB: &[u8] = include_bytes!("../data/asn.mmdb");
+
+/// The npm package version of the CSV files the bundled ASN database was built from.
+pub const EMBEDDED_ASN_DB_VERSION: &str = "2.3.2026061719";
+
 /// Where a database keeps its IPv4 networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Ipv4Layout {
@@ -79,6 +88,15 @@ impl GeoDb {
     pub fn embedded_country() -> GeoDb {
         GeoDb::from_bytes(EMBEDDED_COUNTRY_DB, format!("embedded iptoasn-country.mmdb {EMBEDDED_COUNTRY_DB_VERSION}"))
             .expect("the bundled iptoasn-country.mmdb is a valid mmdb (checked by this crate's tests)")
+    }
+
+    /// The bundled ASN database (IP to ASN data by RouteViews and DB-IP,
+    /// licensed under CC BY 4.0), compiled into the binary, for
+    /// [`GeoDb::lookup_asn`]. Whoever shows its answers owes the attribution
+    /// in the repository's `NOTICE`.
+    pub fn embedded_asn() -> GeoDb {
+        GeoDb::from_bytes(EMBEDDED_ASN_DB, format!("embedded asn.mmdb {EMBEDDED_ASN_DB_VERSION}"))
+            .expect("the bundled asn.mmdb is a valid mmdb (checked by this crate's tests)")
     }
 
     /// The database's name in messages: its path, or `embedded …`.

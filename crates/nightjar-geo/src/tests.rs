@@ -255,3 +255,111 @@ fn enricher_fills_country_asn_and_name_per_source() {
     assert_eq!(name.as_string::<i32>().value(0), "RIPE-NCC-K-ROOT");
     assert_eq!(batch.schema(), nightjar_record::packet_schema());
 }
+
+/// Every expected answer below is a row of the CSV files the bundled
+/// database was built from (`@ip-location-db/asn` 2.3.2026061719), quoted
+/// with its file and line.
+#[test]
+fn embedded_asn_database_answers_as_its_csv_rows_say() {
+    let db = GeoDb::embedded_asn();
+    let asn = |addr: &str| {
+        db.lookup_asn(&ip(addr)).expect("a readable record").map(|asn| (asn.number, asn.name.unwrap_or_default()))
+    };
+    let expect =
+        |addr: &str, number: u32, name: &str| assert_eq!(asn(addr), Some((number, name.to_string())), "{addr}");
+    // asn-ipv4.csv:1      1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."
+    expect("1.0.0.0", 13335, "Cloudflare, Inc.");
+    // asn-ipv4.csv:8      1.1.1.0,1.1.1.255,13335,"Cloudflare, Inc."
+    expect("1.1.1.1", 13335, "Cloudflare, Inc.");
+    // asn-ipv4.csv:5321   8.8.8.0,8.8.8.255,15169,Google LLC
+    expect("8.8.8.8", 15169, "Google LLC");
+    expect("::ffff:8.8.8.8", 15169, "Google LLC");
+    // asn-ipv4.csv:7341   9.9.9.0,9.9.9.255,19281,Quad9
+    expect("9.9.9.9", 19281, "Quad9");
+    // asn-ipv4.csv:308101 193.0.14.0,193.0.17.255,25152,Reseaux IP Europeens Network Coordination Centre (RIPE NCC)
+    expect("193.0.14.129", 25152, "Reseaux IP Europeens Network Coordination Centre (RIPE NCC)");
+    // asn-ipv4.csv:352572 202.12.27.0,202.12.27.255,7500,WIDE Project
+    expect("202.12.27.33", 7500, "WIDE Project");
+    // asn-ipv4.csv:399115 214.95.0.0,215.0.255.255,749,United States Department of Defense (DoD)
+    // asn-ipv4.csv:399116 215.0.0.0,215.1.3.255,721,DoD Network Information Center
+    // overlap on 215.0.0.0/16, where the later row wins.
+    expect("214.255.0.1", 749, "United States Department of Defense (DoD)");
+    expect("215.0.0.1", 721, "DoD Network Information Center");
+    // asn-ipv4.csv:411961 223.255.254.0,223.255.254.255,55415,Marina Bay Sands Pte Ltd (the last row)
+    expect("223.255.254.255", 55415, "Marina Bay Sands Pte Ltd");
+    // asn-ipv6.csv:1      2001::,2001::ffff:ffff:ffff:ffff:ffff:ffff,6939,Hurricane Electric LLC (Teredo)
+    expect("2001::1", 6939, "Hurricane Electric LLC");
+    // asn-ipv6.csv:9302   2001:7fd::,2001:7fd::ffff:ffff:ffff:ffff:ffff,25152,Reseaux IP Europeens … (RIPE NCC)
+    expect("2001:7fd::1", 25152, "Reseaux IP Europeens Network Coordination Centre (RIPE NCC)");
+    // asn-ipv6.csv:9810   2001:dc3::,2001:dc3:ffff:ffff:ffff:ffff:ffff:ffff,7500,WIDE Project
+    expect("2001:dc3::35", 7500, "WIDE Project");
+    // asn-ipv6.csv:17109  2001:4860:4805::,2001:4860:4805:ffff:ffff:ffff:ffff:ffff,43515,Google Ireland Limited
+    expect("2001:4860:4805::1", 43515, "Google Ireland Limited");
+    // asn-ipv6.csv:17112  2001:4860:480d::,2001:4860:ffff:ffff:ffff:ffff:ffff:ffff,15169,Google LLC
+    expect("2001:4860:4860::8888", 15169, "Google LLC");
+    // asn-ipv6.csv:17580  2002::,2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff,6939,Hurricane Electric LLC (6to4)
+    expect("2002:c000:201::1", 6939, "Hurricane Electric LLC");
+    // asn-ipv6.csv:41583  2606:4700:4700::,2606:4700:4700:ffff:ffff:ffff:ffff:ffff,13335,"Cloudflare, Inc."
+    expect("2606:4700:4700::1111", 13335, "Cloudflare, Inc.");
+    // asn-ipv6.csv:103197 2c0f:fff0::,2c0f:fff0:ffff:ffff:ffff:ffff:ffff:ffff,37125,Layer3 Limited (the last row)
+    expect("2c0f:fff0::1", 37125, "Layer3 Limited");
+    // No row covers private, loopback or documentation space.
+    for addr in ["10.0.0.1", "127.0.0.1", "192.0.2.1", "2001:db8::1", "::1"] {
+        assert_eq!(asn(addr), None, "{addr}");
+    }
+    assert!(db.origin().starts_with("embedded asn.mmdb"), "{}", db.origin());
+    assert_eq!(db.database_type(), ASN_DATABASE_TYPE);
+    let description = &db.reader().metadata().description;
+    let attribution = description.get("en").map(String::as_str).unwrap_or_default();
+    assert!(attribution.contains("IP to ASN data by RouteViews and DB-IP, licensed under CC BY 4.0"), "{attribution}");
+    assert!(attribution.contains(EMBEDDED_ASN_DB_VERSION), "{attribution}");
+}
+
+/// Run by `data/refresh.sh` with the CSV files just downloaded:
+/// `NIGHTJAR_ASN_CSV_DIR=… cargo test -p nightjar-geo --lib -- --ignored embedded_asn_db_matches_every_csv_row`.
+/// Both ends of every row must answer the row's AS, or that of a later row
+/// covering the same address (an overlap, where the later row wins).
+#[test]
+#[ignore = "needs NIGHTJAR_ASN_CSV_DIR, the unpacked @ip-location-db/asn package the bundled asn.mmdb was built from"]
+fn embedded_asn_db_matches_every_csv_row() {
+    use std::io::BufRead;
+
+    let dir = std::env::var_os("NIGHTJAR_ASN_CSV_DIR").expect("NIGHTJAR_ASN_CSV_DIR names the unpacked package");
+    let dir = std::path::Path::new(&dir);
+    let mut rows = Vec::new();
+    for name in ["asn-ipv4.csv", "asn-ipv6.csv"] {
+        let file = std::fs::File::open(dir.join(name)).expect("the package's CSV file");
+        for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = line.expect("a UTF-8 line");
+            let row = crate::asn_csv::parse_row(&line).unwrap_or_else(|e| panic!("{name}:{}: {e}", index + 1));
+            rows.push((format!("{name}:{}", index + 1), row));
+        }
+    }
+    let db = GeoDb::embedded_asn();
+    let mut checked = 0;
+    for (index, (location, row)) in rows.iter().enumerate() {
+        let (first, last) = row.range.bounds();
+        for end in [first, last] {
+            let addr: Addr16 = if row.range.is_v6() {
+                end.to_be_bytes()
+            } else {
+                nightjar_packet::map_v4(u32::try_from(end).expect("an IPv4 address").to_be_bytes())
+            };
+            let found = db.lookup_asn(&addr).expect("a readable record");
+            let answers = |other: &crate::asn_csv::AsnRow| {
+                found.as_ref().is_some_and(|asn| asn.number == other.number && asn.name == other.organization)
+            };
+            let overridden = || {
+                rows[index + 1..].iter().any(|(_, later)| {
+                    let (later_first, later_last) = later.range.bounds();
+                    later.range.is_v6() == row.range.is_v6()
+                        && (later_first..=later_last).contains(&end)
+                        && answers(later)
+                })
+            };
+            assert!(answers(row) || overridden(), "{location}: {row:?} but the database has {found:?} at {end:#x}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 1_000_000, "{checked} addresses checked");
+}

@@ -121,14 +121,17 @@ pub fn run(args: ImportArgs) -> Result<()> {
     Ok(())
 }
 
-/// The enricher over the chosen databases; the bundled country database by default.
+/// The enricher over the chosen databases; the bundled ones by default.
 fn open_enricher(country_db: Option<&Path>, asn_db: Option<&Path>) -> Result<Enricher> {
     let country = match country_db {
         Some(path) => GeoDb::open(path)?,
         None => GeoDb::embedded_country(),
     };
-    let asn = asn_db.map(GeoDb::open).transpose()?;
-    Ok(Enricher::new(Arc::new(country), asn.map(Arc::new)))
+    let asn = match asn_db {
+        Some(path) => GeoDb::open(path)?,
+        None => GeoDb::embedded_asn(),
+    };
+    Ok(Enricher::new(Arc::new(country), Some(Arc::new(asn))))
 }
 
 /// Read one capture file through the per-frame path. `after_frame` runs after

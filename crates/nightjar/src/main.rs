@@ -6,7 +6,9 @@ use clap::{Parser, Subcommand};
 
 mod collector;
 mod generate;
+mod geo;
 mod import;
+mod sensor;
 mod summary;
 
 /// Nightjar watches unused ("dark") address blocks: every packet that arrives
@@ -36,16 +38,27 @@ enum Command {
     /// List the sensors a collector knows, when each was last heard from,
     /// and flag the ones that went silent.
     Sensors(collector::SensorsArgs),
+    /// Run a darknet sensor: capture on the interface that sees the dark
+    /// block (or replay capture files), spool batches durably and upload
+    /// them to the collector; `--check` only checks the configuration.
+    Sensor(sensor::SensorArgs),
+    /// GeoIP and ASN database tools: `geo build-asn` turns the CC BY 4.0
+    /// ASN CSV files of @ip-location-db/asn into an mmdb.
+    Geo(geo::GeoArgs),
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    // The long-running components report their counters in info lines.
+    let long_running = matches!(cli.command, Command::Sensor(_) | Command::Collector(_));
+    init_logging(if long_running { "info" } else { "warn" });
     let result = match cli.command {
         Command::Import(args) => import::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Collector(args) => collector::run(args),
         Command::Sensors(args) => collector::list(args),
+        Command::Geo(args) => geo::run(args),
+        Command::Sensor(args) => sensor::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -57,10 +70,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// Logs go to stderr; `NIGHTJAR_LOG` (e.g. `debug`) overrides `default_level`.
+fn init_logging(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NIGHTJAR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    // Colour only on a terminal: journald and log files get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
 }
 
 /// Output piped into `head` and closed early is not an error.

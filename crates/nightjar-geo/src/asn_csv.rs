@@ -1,0 +1,309 @@
+//! One row of the ip-location-db ASN CSV files (`asn-ipv4.csv`,
+//! `asn-ipv6.csv` of the npm package `@ip-location-db/asn`):
+//!
+//! ```text
+//! 1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."
+//! 2001:200::,2001:200:1b9:ffff:ffff:ffff:ffff:ffff,2500,WIDE Project
+//! ```
+//!
+//! Four fields — `ip_range_start`, `ip_range_end` (an inclusive range, both
+//! ends of one family), `autonomous_system_number`,
+//! `autonomous_system_organization` — with RFC 4180 quoting (a field holding
+//! a comma is quoted; a quote inside it is doubled). Spaces around a field
+//! are dropped, also inside the quotes of an organisation. The published files
+//! have no header line; one naming the fields is accepted. The package's
+//! `-num` files, which write addresses as decimal numbers, are refused: a
+//! number does not say which family it belongs to.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use crate::cidr::AddrRange;
+
+/// A parsed row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AsnRow {
+    pub(crate) range: AddrRange,
+    pub(crate) number: u32,
+    /// `None` when the field is empty.
+    pub(crate) organization: Option<String>,
+}
+
+/// What is wrong with one line of an ASN CSV file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RowError {
+    /// Not four fields.
+    #[error(
+        "expected 4 comma-separated fields (ip_range_start, ip_range_end, autonomous_system_number, \
+         autonomous_system_organization), found {0}"
+    )]
+    FieldCount(usize),
+    /// A field opens a quote that the line does not close.
+    #[error("a quoted field is not closed on this line (fields spanning lines are not supported)")]
+    UnclosedQuote,
+    /// Something other than a comma follows a quoted field.
+    #[error("text follows the closing quote of field {0}; a quote inside a quoted field is written twice (\"\")")]
+    TextAfterQuote(usize),
+    /// An address written as a decimal number, as in the `-num` files.
+    #[error(
+        "{field} `{value}` is a number, not an IP address: the `-num` CSV files are not supported, \
+         use asn-ipv4.csv and asn-ipv6.csv"
+    )]
+    NumericAddress {
+        /// `ip_range_start` or `ip_range_end`.
+        field: &'static str,
+        /// The field as written.
+        value: String,
+    },
+    /// An address that does not parse.
+    #[error("{field} `{value}` is not an IPv4 or IPv6 address")]
+    BadAddress {
+        /// `ip_range_start` or `ip_range_end`.
+        field: &'static str,
+        /// The field as written.
+        value: String,
+    },
+    /// One end IPv4, the other IPv6.
+    #[error("the range {first} – {last} mixes IPv4 and IPv6")]
+    MixedFamilies {
+        /// Start of the range.
+        first: IpAddr,
+        /// End of the range.
+        last: IpAddr,
+    },
+    /// The start comes after the end.
+    #[error("the range starts at {first}, after its end {last}")]
+    Reversed {
+        /// Start of the range.
+        first: IpAddr,
+        /// End of the range.
+        last: IpAddr,
+    },
+    /// An IPv6 range overlapping `::/96`, where the database keeps IPv4.
+    #[error(
+        "the IPv6 range {first} – {last} reaches into ::/96, where the database keeps the IPv4 addresses; \
+         write IPv4 ranges as IPv4"
+    )]
+    Ipv4CompatSpace {
+        /// Start of the range.
+        first: IpAddr,
+        /// End of the range.
+        last: IpAddr,
+    },
+    /// The AS number is not a 32-bit unsigned number.
+    #[error("autonomous_system_number `{0}` is not an AS number (0 to 4294967295, written without `AS`)")]
+    BadAsn(String),
+}
+
+/// Whether `line` is a header naming the fields rather than a row.
+pub(crate) fn is_header(line: &str) -> bool {
+    line.trim_start_matches([' ', '\t', '"']).to_ascii_lowercase().starts_with("ip_range_start")
+}
+
+/// Parse one line (without its line break).
+pub(crate) fn parse_row(line: &str) -> Result<AsnRow, RowError> {
+    let fields = split_fields(line)?;
+    let [start, end, number, organization] = fields.as_slice() else {
+        return Err(RowError::FieldCount(fields.len()));
+    };
+    // An IPv4-mapped IPv6 address is an IPv4 address, as everywhere in Nightjar.
+    let first = parse_addr("ip_range_start", start)?.to_canonical();
+    let last = parse_addr("ip_range_end", end)?.to_canonical();
+    let range = AddrRange::new(first, last).ok_or(if first.is_ipv4() == last.is_ipv4() {
+        RowError::Reversed { first, last }
+    } else {
+        RowError::MixedFamilies { first, last }
+    })?;
+    if let AddrRange::V6 { first: start, .. } = range
+        && start <= u128::from(u32::MAX)
+    {
+        return Err(RowError::Ipv4CompatSpace { first, last });
+    }
+    let number = number.parse::<u32>().map_err(|_| RowError::BadAsn(number.to_string()))?;
+    // DB-IP cuts long names short, some at a space: "MidMichigan  Health ".
+    let organization = organization.trim();
+    let organization = (!organization.is_empty()).then(|| organization.to_string());
+    Ok(AsnRow { range, number, organization })
+}
+
+fn parse_addr(field: &'static str, value: &str) -> Result<IpAddr, RowError> {
+    value.parse().map_err(|_| {
+        let value = value.to_string();
+        if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+            RowError::NumericAddress { field, value }
+        } else {
+            RowError::BadAddress { field, value }
+        }
+    })
+}
+
+/// Split a line into fields, undoing RFC 4180 quoting. Unquoted fields are
+/// trimmed of spaces and tabs; quoted ones are kept as written.
+fn split_fields(line: &str) -> Result<Vec<Cow<'_, str>>, RowError> {
+    let mut fields = Vec::with_capacity(4);
+    let mut rest = line;
+    loop {
+        let field_number = fields.len() + 1;
+        let Some(quoted) = rest.trim_start_matches([' ', '\t']).strip_prefix('"') else {
+            match rest.split_once(',') {
+                Some((field, after)) => {
+                    fields.push(Cow::Borrowed(field.trim_matches([' ', '\t'])));
+                    rest = after;
+                    continue;
+                }
+                None => {
+                    fields.push(Cow::Borrowed(rest.trim_matches([' ', '\t'])));
+                    return Ok(fields);
+                }
+            }
+        };
+        let (value, after) = unquote(quoted)?;
+        fields.push(Cow::Owned(value));
+        let after = after.trim_start_matches([' ', '\t']);
+        match after.strip_prefix(',') {
+            Some(next) => rest = next,
+            None if after.is_empty() => return Ok(fields),
+            None => return Err(RowError::TextAfterQuote(field_number)),
+        }
+    }
+}
+
+/// The value of a quoted field whose opening quote is already consumed, and
+/// the text after its closing quote.
+fn unquote(quoted: &str) -> Result<(String, &str), RowError> {
+    let mut value = String::with_capacity(quoted.len());
+    let mut rest = quoted;
+    loop {
+        let (chunk, after) = rest.split_once('"').ok_or(RowError::UnclosedQuote)?;
+        value.push_str(chunk);
+        match after.strip_prefix('"') {
+            Some(after_doubled) => {
+                value.push('"');
+                rest = after_doubled;
+            }
+            None => return Ok((value, after)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("a test address")
+    }
+
+    fn row(first: &str, last: &str, number: u32, organization: Option<&str>) -> AsnRow {
+        AsnRow {
+            range: AddrRange::new(ip(first), ip(last)).expect("a test range"),
+            number,
+            organization: organization.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn rows_as_published() {
+        assert_eq!(
+            parse_row(r#"1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc.""#),
+            Ok(row("1.0.0.0", "1.0.0.255", 13335, Some("Cloudflare, Inc.")))
+        );
+        assert_eq!(
+            parse_row("2001:200::,2001:200:1b9:ffff:ffff:ffff:ffff:ffff,2500,WIDE Project"),
+            Ok(row("2001:200::", "2001:200:1b9:ffff:ffff:ffff:ffff:ffff", 2500, Some("WIDE Project")))
+        );
+        // Doubled quotes, as in asn-ipv4.csv line `2.26.200.0,2.26.215.255,201907,"LLC ""SPUTNIK"""`.
+        assert_eq!(
+            parse_row(r#"2.26.200.0,2.26.215.255,201907,"LLC ""SPUTNIK""""#),
+            Ok(row("2.26.200.0", "2.26.215.255", 201907, Some(r#"LLC "SPUTNIK""#)))
+        );
+        assert_eq!(
+            parse_row("1.0.0.0,1.0.0.255,4294967295,"),
+            Ok(row("1.0.0.0", "1.0.0.255", u32::MAX, None)),
+            "an empty organisation"
+        );
+    }
+
+    #[test]
+    fn spaces_around_fields_and_quoted_addresses() {
+        assert_eq!(
+            parse_row(r#" 1.0.0.0 , "1.0.0.255", 13335 ,  "Cloudflare, Inc."  "#),
+            Ok(row("1.0.0.0", "1.0.0.255", 13335, Some("Cloudflare, Inc.")))
+        );
+        assert_eq!(parse_row(r#"1.0.0.0,1.0.0.255,1,"""""#), Ok(row("1.0.0.0", "1.0.0.255", 1, Some("\""))));
+        // asn-ipv4.csv has 228 rows like this one, names cut short at a space.
+        assert_eq!(
+            parse_row("1.0.0.0,1.0.0.255,46119,MidMichigan  Health "),
+            Ok(row("1.0.0.0", "1.0.0.255", 46119, Some("MidMichigan  Health")))
+        );
+        assert_eq!(parse_row(r#"1.0.0.0,1.0.0.255,1," Name ""#), Ok(row("1.0.0.0", "1.0.0.255", 1, Some("Name"))));
+        assert_eq!(parse_row(r#"1.0.0.0,1.0.0.255,1,"  ""#), Ok(row("1.0.0.0", "1.0.0.255", 1, None)));
+    }
+
+    #[test]
+    fn mapped_addresses_are_ipv4() {
+        assert_eq!(parse_row("::ffff:1.0.0.0,::ffff:1.0.0.255,7,x"), Ok(row("1.0.0.0", "1.0.0.255", 7, Some("x"))));
+    }
+
+    #[test]
+    fn headers() {
+        assert!(is_header("ip_range_start, ip_range_end, autonomous_system_number, autonomous_system_organization"));
+        assert!(is_header(r#""IP_RANGE_START","ip_range_end""#));
+        assert!(!is_header("1.0.0.0,1.0.0.255,13335,x"));
+    }
+
+    #[test]
+    fn bad_rows_say_what_is_wrong() {
+        let error = |line: &str| parse_row(line).expect_err(line);
+        assert_eq!(error("1.0.0.0,1.0.0.255,13335"), RowError::FieldCount(3));
+        assert_eq!(error("1.0.0.0,1.0.0.255,13335,a,b"), RowError::FieldCount(5));
+        assert_eq!(error(""), RowError::FieldCount(1));
+        assert_eq!(error(r#"1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."#), RowError::UnclosedQuote);
+        assert_eq!(error(r#"1.0.0.0,1.0.0.255,13335,"LLC "SPUTNIK"""#), RowError::TextAfterQuote(4));
+        assert_eq!(
+            error("16777216,16777471,13335,x"),
+            RowError::NumericAddress { field: "ip_range_start", value: "16777216".into() }
+        );
+        assert_eq!(
+            error("1.0.0.0,1.0.0.256,13335,x"),
+            RowError::BadAddress { field: "ip_range_end", value: "1.0.0.256".into() }
+        );
+        assert_eq!(
+            error("1.0.0.0/24,1.0.0.255,13335,x"),
+            RowError::BadAddress { field: "ip_range_start", value: "1.0.0.0/24".into() }
+        );
+        assert_eq!(
+            error("1.0.0.0,2001:db8::,13335,x"),
+            RowError::MixedFamilies { first: ip("1.0.0.0"), last: ip("2001:db8::") }
+        );
+        assert_eq!(error("1.0.0.9,1.0.0.1,13335,x"), RowError::Reversed { first: ip("1.0.0.9"), last: ip("1.0.0.1") });
+        assert_eq!(
+            error("2001:db8::9,2001:db8::1,1,x"),
+            RowError::Reversed { first: ip("2001:db8::9"), last: ip("2001:db8::1") }
+        );
+        assert_eq!(error("::,::1:0:0,1,x"), RowError::Ipv4CompatSpace { first: ip("::"), last: ip("::1:0:0") });
+        assert_eq!(error("1.0.0.0,1.0.0.255,AS13335,x"), RowError::BadAsn("AS13335".into()));
+        assert_eq!(error("1.0.0.0,1.0.0.255,4294967296,x"), RowError::BadAsn("4294967296".into()));
+        assert_eq!(error("1.0.0.0,1.0.0.255,-1,x"), RowError::BadAsn("-1".into()));
+        assert!(error("1.0.0.0,1.0.0.255,,x").to_string().contains("autonomous_system_number ``"));
+        assert!(error("16777216,16777471,13335,x").to_string().contains("asn-ipv4.csv"));
+    }
+
+    proptest! {
+        #[test]
+        fn any_line_parses_or_fails_cleanly(line in "\\PC*") {
+            let _ = parse_row(&line);
+        }
+
+        #[test]
+        fn quoting_round_trips(organization in "[^\r\n]*") {
+            let quoted = organization.replace('"', "\"\"");
+            let parsed = parse_row(&format!("1.0.0.0,1.0.0.255,64500,\"{quoted}\"")).expect("a quoted row");
+            let organization = organization.trim();
+            prop_assert_eq!(parsed.organization.as_deref(), (!organization.is_empty()).then_some(organization));
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! What the collector's answer means for the batch, exactly as the table of
+//! `schemas/wire-protocol-v1.md` says.
+
+use std::time::Duration;
+
+/// Longest `Retry-After` obeyed as given; longer ones are capped.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// What to do with a batch after an answer (or none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// `200` `stored` or `duplicate`: delete it from the spool.
+    Acknowledged {
+        /// The collector had stored it before.
+        duplicate: bool,
+    },
+    /// `400`, `415`, `422` or another final `4xx`: set it aside, do not retry.
+    Reject {
+        /// Status and the collector's message.
+        why: String,
+    },
+    /// `413`: split it if it has more than one row, else set it aside.
+    TooLarge {
+        /// Status and the collector's message.
+        why: String,
+    },
+    /// `429`, `503`: retry, not before `Retry-After` when given.
+    RetryAfter {
+        /// The collector's `Retry-After`, when readable.
+        delay: Option<Duration>,
+        /// Status and message.
+        why: String,
+    },
+    /// `401`, `403`: keep it, report, retry slowly (the operator must act).
+    RetrySlowly {
+        /// Status and message.
+        why: String,
+    },
+    /// `408`, other `5xx`, network errors, timeouts: retry with backoff.
+    Retry {
+        /// Status or error, and message.
+        why: String,
+    },
+}
+
+/// Classify an answer: HTTP status, `Retry-After` header and JSON body.
+pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8]) -> Verdict {
+    let (body_status, message) = parse_body(body);
+    let why = match (&body_status, &message) {
+        (Some(s), Some(m)) => format!("HTTP {status} {s}: {m}"),
+        (Some(s), None) => format!("HTTP {status} {s}"),
+        (None, Some(m)) => format!("HTTP {status}: {m}"),
+        (None, None) => format!("HTTP {status}"),
+    };
+    match status {
+        200 => Verdict::Acknowledged { duplicate: body_status.as_deref() == Some("duplicate") },
+        401 | 403 => Verdict::RetrySlowly { why },
+        408 => Verdict::Retry { why },
+        413 => Verdict::TooLarge { why },
+        429 | 503 => Verdict::RetryAfter { delay: retry_after.and_then(parse_retry_after), why },
+        400..=499 => Verdict::Reject { why },
+        _ => Verdict::Retry { why },
+    }
+}
+
+/// `Retry-After` as delta-seconds (the form the collector sends).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
+}
+
+fn parse_body(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        let text = String::from_utf8_lossy(body).trim().chars().take(200).collect::<String>();
+        return (None, (!text.is_empty()).then_some(text));
+    };
+    let field = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_string);
+    (field("status"), field("message"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(status: &str) -> Vec<u8> {
+        format!(r#"{{"status":"{status}","message":"because"}}"#).into_bytes()
+    }
+
+    #[test]
+    fn the_wire_doc_table() {
+        assert_eq!(classify(200, None, &body("stored")), Verdict::Acknowledged { duplicate: false });
+        assert_eq!(classify(200, None, &body("duplicate")), Verdict::Acknowledged { duplicate: true });
+        assert!(matches!(classify(400, None, &body("invalid")), Verdict::Reject { .. }));
+        assert!(matches!(classify(401, None, &body("unauthorized")), Verdict::RetrySlowly { .. }));
+        assert!(matches!(classify(403, None, &body("forbidden")), Verdict::RetrySlowly { .. }));
+        assert!(matches!(classify(408, None, &body("timeout")), Verdict::Retry { .. }));
+        assert!(matches!(classify(413, None, &body("too_large")), Verdict::TooLarge { .. }));
+        assert!(matches!(classify(415, None, &body("unsupported")), Verdict::Reject { .. }));
+        assert!(matches!(classify(422, None, &body("rejected")), Verdict::Reject { .. }));
+        assert!(matches!(classify(404, None, b"not found"), Verdict::Reject { .. }));
+        assert_eq!(
+            classify(429, Some("7"), &body("slow_down")),
+            Verdict::RetryAfter { delay: Some(Duration::from_secs(7)), why: "HTTP 429 slow_down: because".into() }
+        );
+        assert!(matches!(classify(503, None, &body("unavailable")), Verdict::RetryAfter { delay: None, .. }));
+        assert!(matches!(classify(500, None, &body("error")), Verdict::Retry { .. }));
+        assert!(matches!(classify(502, None, b"<html>bad gateway</html>"), Verdict::Retry { .. }));
+    }
+
+    #[test]
+    fn reasons_carry_the_collectors_message() {
+        let Verdict::Reject { why } = classify(422, None, &body("rejected")) else { panic!("422 rejects") };
+        assert_eq!(why, "HTTP 422 rejected: because");
+    }
+
+    #[test]
+    fn retry_after_is_capped_and_dates_are_ignored() {
+        assert_eq!(parse_retry_after("99999"), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+}

@@ -1,0 +1,407 @@
+//! The whole sensor in offline mode against a real HTTP receiver that
+//! checks the wire format: every kept packet arrives exactly once, through
+//! 503s, a rejected batch, a collector that is down at start, a 413 and a
+//! sensor killed and restarted.
+
+#[path = "support/receiver.rs"]
+mod receiver;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{TimestampMicrosecondType, UInt16Type, UInt32Type};
+use arrow::record_batch::RecordBatch;
+use nightjar_capture::{CaptureFile, FrameEvent};
+use nightjar_generate::{GeneratorConfig, SourcePool, generate};
+use nightjar_packet::{Prefix, PrefixSet};
+use nightjar_record::{Ingest, IngestRules, col};
+use nightjar_sensor::{Sensor, SensorConfig, SensorError};
+use receiver::{Receiver, Scripted};
+
+const SENSOR: &str = "test-1";
+const TOKEN: &str = "t0ken-for-tests";
+const DARK: &str = "192.0.2.0/24";
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One row, as far as telling packets apart goes.
+type RowKey = (i64, Vec<u8>, Vec<u8>, Option<u16>, Option<u32>, Option<u16>, u32);
+
+fn keys(batches: &[RecordBatch]) -> Vec<RowKey> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let column = |name: &str| batch.column_by_name(name).unwrap_or_else(|| panic!("column {name}"));
+        let time = column(col::TIME).as_primitive::<TimestampMicrosecondType>();
+        let src = column(col::SRC_IP).as_fixed_size_binary();
+        let dst = column(col::DST_IP).as_fixed_size_binary();
+        let ip_id = column(col::IP_ID).as_primitive::<UInt16Type>();
+        let seq = column(col::TCP_SEQ).as_primitive::<UInt32Type>();
+        let port = column(col::DST_PORT).as_primitive::<UInt16Type>();
+        let len = column(col::IP_LEN).as_primitive::<UInt32Type>();
+        for row in 0..batch.num_rows() {
+            let opt16 = |a: &arrow::array::PrimitiveArray<UInt16Type>| (!a.is_null(row)).then(|| a.value(row));
+            out.push((
+                time.value(row),
+                src.value(row).to_vec(),
+                dst.value(row).to_vec(),
+                opt16(ip_id),
+                (!seq.is_null(row)).then(|| seq.value(row)),
+                opt16(port),
+                len.value(row),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A generated capture of recent traffic and the rows `Ingest` keeps from it.
+struct Capture {
+    pcap: PathBuf,
+    expected: Vec<RowKey>,
+}
+
+fn make_capture(dir: &Path, name: &str, packets: u64, seed: u64, duration_s: u64) -> Capture {
+    let pool = SourcePool::new([
+        ("JP", "133.0.0.0/8".parse::<Prefix>().unwrap()),
+        ("NL", "193.0.0.0/8".parse().unwrap()),
+        ("US", "3.0.0.0/8".parse().unwrap()),
+    ]);
+    let now_us = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64;
+    let config = GeneratorConfig {
+        packets,
+        seed,
+        dark_prefixes: vec![DARK.parse().unwrap()],
+        // Recent, so the receiver's clock-skew check (7 days) passes.
+        start_time_us: now_us - 3_600_000_000,
+        duration_s,
+        sources: None,
+    };
+    let pcap = dir.join(name);
+    generate(&config, &pool, std::fs::File::create(&pcap).unwrap()).unwrap();
+    let mut ingest = Ingest::new(IngestRules {
+        dark_prefixes: PrefixSet::new(vec![DARK.parse().unwrap()]),
+        ..IngestRules::default()
+    });
+    let mut file = CaptureFile::open(&pcap).unwrap();
+    while let Some(event) = file.next_frame() {
+        if let FrameEvent::Frame(frame) = event.unwrap() {
+            ingest.push(frame.timestamp_ns, frame.link, frame.data);
+        }
+    }
+    let expected = keys(&[ingest.finish_batch(SENSOR, 0)]);
+    assert!(expected.len() as u64 > packets * 9 / 10, "the capture is mostly dark traffic");
+    Capture { pcap, expected }
+}
+
+/// A config for offline replay of `pcaps` to `url`.
+fn config(dir: &Path, url: &str, pcaps: &[&Path], extra: &str) -> SensorConfig {
+    std::fs::write(dir.join("token"), format!("{TOKEN}\n")).unwrap();
+    let replay: Vec<String> = pcaps.iter().map(|p| format!("{:?}", p.display().to_string())).collect();
+    let text = format!(
+        r#"
+[sensor]
+id = "{SENSOR}"
+token_file = "token"
+
+[uplink]
+url = "{url}"
+initial_backoff = "50ms"
+max_backoff = "200ms"
+auth_retry = "200ms"
+connect_timeout = "2s"
+request_timeout = "10s"
+
+[capture]
+replay = [{replay}]
+
+[filter]
+dark_prefixes = ["{DARK}"]
+
+[batch]
+max_rows = 500
+
+[spool]
+dir = "spool"
+
+[heartbeat]
+interval = "1s"
+
+[metrics]
+log_interval = "0s"
+{extra}
+"#,
+        replay = replay.join(", ")
+    );
+    SensorConfig::parse(&text, dir).unwrap_or_else(|e| panic!("test config: {e}\n{text}"))
+}
+
+fn stored_keys(receiver: &Receiver) -> Vec<RowKey> {
+    receiver.with(|inner| keys(&inner.stored.values().flatten().cloned().collect::<Vec<_>>()))
+}
+
+fn assert_clean(receiver: &Receiver) {
+    let problems = receiver.with(|inner| inner.problems.clone());
+    assert!(problems.is_empty(), "wire-format problems: {problems:?}");
+}
+
+async fn run_to_end(config: SensorConfig) -> nightjar_sensor::MetricsSnapshot {
+    let sensor = Sensor::build(config).unwrap();
+    tokio::time::timeout(TIMEOUT, sensor.run(std::future::pending())).await.expect("the replay finishes").unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_delivers_every_kept_packet_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = make_capture(dir.path(), "a.pcap", 6_000, 1, 60);
+    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let snapshot = run_to_end(config(dir.path(), &receiver.url(), &[&capture.pcap], "")).await;
+
+    assert_eq!(stored_keys(&receiver), capture.expected, "the receiver got exactly the kept packets");
+    assert_clean(&receiver);
+    let expected = capture.expected.len() as u64;
+    assert_eq!(snapshot.captured, 6_000);
+    assert_eq!(snapshot.kept, expected);
+    assert_eq!(snapshot.captured, snapshot.kept + snapshot.filtered() + snapshot.malformed + snapshot.not_ip);
+    assert!(snapshot.malformed > 0, "the generator makes malformed frames; they are counted");
+    assert_eq!(snapshot.spooled_rows, expected);
+    assert_eq!(snapshot.uploaded_rows, expected);
+    assert_eq!(snapshot.uploaded_batches, snapshot.spooled_batches);
+    assert_eq!(snapshot.spooled_batches, expected.div_ceil(500));
+    assert_eq!((snapshot.duplicate_batches, snapshot.upload_retries, snapshot.rejected_batches), (0, 0, 0));
+    assert_eq!((snapshot.spool_batches, snapshot.spool_bytes), (0, 0));
+    let seqs: Vec<u64> = receiver.with(|inner| inner.requests.iter().map(|r| r.seq).collect());
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "uploaded once each, in sequence order: {seqs:?}");
+    let heartbeat = receiver.with(|inner| inner.heartbeats.first().cloned()).expect("a heartbeat at start");
+    assert_eq!(heartbeat["sensor"], SENSOR);
+    assert!(heartbeat["next_batch_seq"].is_u64() && heartbeat["counters"].is_object(), "{heartbeat}");
+    assert!(dir.path().join("spool/batches").read_dir().unwrap().next().is_none(), "the spool is empty");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unavailable_then_ok_is_retried_after_retry_after_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = make_capture(dir.path(), "a.pcap", 1_500, 2, 60);
+    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    receiver.with(|inner| inner.script.extend([Scripted::unavailable(1), Scripted::unavailable(1)]));
+    let started = std::time::Instant::now();
+    let snapshot = run_to_end(config(dir.path(), &receiver.url(), &[&capture.pcap], "")).await;
+    assert!(started.elapsed() >= Duration::from_secs(2), "Retry-After: 1 was obeyed twice");
+    assert_eq!(stored_keys(&receiver), capture.expected);
+    assert_clean(&receiver);
+    assert_eq!(snapshot.upload_retries, 2);
+    let statuses: Vec<(u64, u16)> = receiver.with(|inner| inner.requests.iter().map(|r| (r.seq, r.status)).collect());
+    assert_eq!(statuses[..3], [(1, 503), (1, 503), (1, 200)], "the same batch again until it is stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_batch_is_moved_aside_and_not_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = make_capture(dir.path(), "a.pcap", 1_500, 3, 60);
+    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    receiver.with(|inner| inner.per_seq.insert(2, Scripted::rejected()));
+    let snapshot = run_to_end(config(dir.path(), &receiver.url(), &[&capture.pcap], "")).await;
+
+    let tries_of_2 = receiver.with(|inner| inner.requests.iter().filter(|r| r.seq == 2).count());
+    assert_eq!(tries_of_2, 1, "a 422 is final");
+    assert_eq!(snapshot.rejected_batches, 1);
+    assert_eq!(snapshot.rejected_rows, 500);
+    assert_eq!(snapshot.uploaded_rows + snapshot.rejected_rows, capture.expected.len() as u64);
+    assert_eq!(stored_keys(&receiver).len() as u64, snapshot.uploaded_rows);
+    let rejected = dir.path().join("spool/rejected");
+    assert!(rejected.join(format!("{:020}.njb", 2)).exists());
+    let why = std::fs::read_to_string(rejected.join(format!("{:020}.njb.why", 2))).unwrap();
+    assert!(why.contains("422") && why.contains("rejected"), "{why}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_down_at_start_gets_the_spool_when_it_comes_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = make_capture(dir.path(), "a.pcap", 3_000, 4, 60);
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let mut running = Sensor::build(config(dir.path(), &url, &[&capture.pcap], "")).unwrap().start().await.unwrap();
+    let metrics = running.metrics();
+    let expected = capture.expected.len() as u64;
+    wait_for(|| metrics.snapshot().spooled_rows == expected && metrics.snapshot().upload_retries >= 2).await;
+    assert_eq!(metrics.snapshot().uploaded_batches, 0);
+    assert_eq!(metrics.snapshot().spool_batches, expected.div_ceil(500), "everything waits in the spool");
+
+    let receiver = Receiver::start(SENSOR, TOKEN, port).await;
+    tokio::time::timeout(TIMEOUT, running.finished()).await.expect("the spool drains");
+    let snapshot = running.shutdown().await;
+    assert_eq!(stored_keys(&receiver), capture.expected);
+    assert_clean(&receiver);
+    assert_eq!(snapshot.uploaded_rows, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_sensor_restarts_with_its_spool_intact_and_no_seq_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    // Paced at original speed over 20 s, so the kill lands mid-replay.
+    let first = make_capture(dir.path(), "first.pcap", 4_000, 5, 20);
+    let second = make_capture(dir.path(), "second.pcap", 800, 6, 60);
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let mut first_config = config(dir.path(), &url, &[&first.pcap], "");
+    first_config.capture.replay_pace = nightjar_sensor::capture::ReplayPace::Original;
+    first_config.batch.max_age = Duration::from_millis(200);
+    let running = Sensor::build(first_config).unwrap().start().await.unwrap();
+    let metrics = running.metrics();
+    wait_for(|| metrics.snapshot().spool_batches >= 3).await;
+    running.kill().await;
+
+    // What survived on disk: whole batch files, numbered, their rows known.
+    let survivors = nightjar_sensor::spool::Spool::open(
+        &nightjar_sensor::spool::SpoolConfig { dir: dir.path().join("spool"), max_bytes: 1 << 30 },
+        SENSOR,
+        std::sync::Arc::new(nightjar_sensor::spool::FsStorage),
+        std::sync::Arc::default(),
+    )
+    .unwrap();
+    let spooled = survivors.pending();
+    assert!(spooled.len() >= 3, "{spooled:?}");
+    assert_eq!(survivors.stats().batches, spooled.len() as u64);
+    let mut rows_on_disk = 0u64;
+    for seq in &spooled {
+        let bytes = std::fs::read(dir.path().join("spool/batches").join(format!("{seq:020}.njb"))).unwrap();
+        let batch = nightjar_sensor::spool::SpooledBatch::decode(&bytes).expect("whole, checksummed files only");
+        rows_on_disk += u64::from(batch.rows);
+    }
+    let last_first_run = *spooled.last().unwrap();
+    drop(survivors);
+
+    let receiver = Receiver::start(SENSOR, TOKEN, port).await;
+    let snapshot = run_to_end(config(dir.path(), &url, &[&second.pcap], "")).await;
+    assert_clean(&receiver);
+    let requests = receiver.with(|inner| inner.requests.clone());
+    let seqs: Vec<u64> = requests.iter().map(|r| r.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "each seq once, in order: {seqs:?}");
+    assert_eq!(seqs[..spooled.len()], spooled[..], "the spool of the killed run goes first");
+    assert!(seqs[spooled.len()..].iter().all(|s| *s > last_first_run), "new numbers are above the old ones");
+    assert_eq!(receiver.stored_rows() as u64, rows_on_disk + second.expected.len() as u64);
+    assert_eq!(snapshot.duplicate_batches, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_too_large_for_the_collector_is_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = make_capture(dir.path(), "a.pcap", 1_200, 7, 60);
+    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    receiver.with(|inner| inner.max_rows = Some(300));
+    let snapshot = run_to_end(config(dir.path(), &receiver.url(), &[&capture.pcap], "")).await;
+    assert_eq!(stored_keys(&receiver), capture.expected, "every packet arrives once, in halves");
+    assert!(snapshot.split_batches >= 2, "{snapshot:?}");
+    assert_eq!(snapshot.rejected_batches, 0);
+    let stored_sizes: Vec<usize> =
+        receiver.with(|inner| inner.stored.values().map(|b| b.iter().map(RecordBatch::num_rows).sum()).collect());
+    assert!(stored_sizes.iter().all(|n| *n <= 300), "{stored_sizes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_endpoint_serves_the_counters() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = make_capture(dir.path(), "a.pcap", 1_000, 8, 60);
+    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let mut config = config(dir.path(), &receiver.url(), &[&capture.pcap], "");
+    config.metrics.enabled = true;
+    config.metrics.listen = "127.0.0.1:0".parse().unwrap();
+    config.capture.exit_after_replay = false;
+    let running = Sensor::build(config).unwrap().start().await.unwrap();
+    let address = running.metrics_address().expect("the endpoint listens");
+    assert!(address.ip().is_loopback());
+    let metrics = running.metrics();
+    let expected = capture.expected.len() as u64;
+    wait_for(|| metrics.snapshot().uploaded_rows == expected).await;
+    let text = http_get(address, "/metrics").await;
+    assert!(text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains(&format!("nightjar_sensor_kept_packets_total {expected}")), "{text}");
+    assert!(text.contains(&format!("nightjar_sensor_uploaded_rows_total {expected}")), "{text}");
+    assert!(text.contains("nightjar_sensor_filtered_packets_total{reason=\"outside_dark\"}"), "{text}");
+    assert!(text.contains("nightjar_sensor_skipped_frames_total{reason="), "{text}");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_errors_name_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = make_capture(dir.path(), "a.pcap", 100, 9, 60);
+    let url = "http://127.0.0.1:9";
+
+    let mut live = config(dir.path(), url, &[&capture.pcap], "");
+    live.capture.replay.clear();
+    live.capture.interface = Some("njnosuch0".into());
+    let error = Sensor::check(&live).expect_err("check: no such interface");
+    assert!(matches!(error, SensorError::Interface { .. }), "{error}");
+    let mut loopback = live.clone();
+    loopback.capture.interface = Some("lo".into());
+    Sensor::check(&loopback).expect("check opens no socket, so `lo` passes as any user");
+    let error = Sensor::build(live).err().expect("no such interface");
+    assert!(matches!(error, SensorError::Interface { .. }), "{error}");
+    assert!(error.to_string().contains("njnosuch0") && error.to_string().contains("lo"), "{error}");
+
+    let mut tokenless = config(dir.path(), url, &[&capture.pcap], "");
+    tokenless.sensor.token_file = dir.path().join("missing-token");
+    let error = Sensor::build(tokenless).err().expect("no token");
+    assert!(error.to_string().contains("sensor.token_file") && error.to_string().contains("missing-token"), "{error}");
+
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let mut unwritable = config(dir.path(), url, &[&capture.pcap], "");
+    unwritable.spool.dir = blocker.join("spool");
+    let error = Sensor::build(unwritable).err().expect("spool cannot be created");
+    assert!(error.to_string().contains(&blocker.display().to_string()), "{error}");
+
+    let mut missing = config(dir.path(), url, &[&capture.pcap], "");
+    missing.capture.replay = vec![dir.path().join("nope.pcap")];
+    let error = Sensor::build(missing).err().expect("no such capture file");
+    assert!(error.to_string().contains("capture.replay[0]"), "{error}");
+
+    let mut bad_ca = config(dir.path(), "https://127.0.0.1:9", &[&capture.pcap], "");
+    std::fs::write(dir.path().join("ca.pem"), "not a certificate").unwrap();
+    bad_ca.uplink.ca_file = Some(dir.path().join("ca.pem"));
+    let error = Sensor::build(bad_ca).err().expect("no certificate in the CA file");
+    assert!(error.to_string().contains("uplink.ca_file"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_go_out_when_no_packet_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = make_capture(dir.path(), "a.pcap", 100, 10, 60);
+    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let mut config = config(dir.path(), &receiver.url(), &[&capture.pcap], "");
+    config.capture.exit_after_replay = false;
+    let running = Sensor::build(config).unwrap().start().await.unwrap();
+    // The replay is over in milliseconds; afterwards nothing arrives.
+    receiver.wait_until(TIMEOUT, "three heartbeats", |inner| inner.heartbeats.len() >= 3).await;
+    let last = receiver.with(|inner| inner.heartbeats.last().cloned().unwrap());
+    assert_eq!(last["counters"]["kept_packets_total"], capture.expected.len() as u64, "{last}");
+    assert_eq!(last["spooled_batches"], 0, "{last}");
+    assert!(last["uptime_s"].as_u64().unwrap() >= 1, "{last}");
+    assert_eq!(running.metrics().snapshot().heartbeat_failures, 0);
+    running.shutdown().await;
+}
+
+async fn wait_for(condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A plain HTTP/1.0 GET, the way a Prometheus scraper or curl asks.
+async fn http_get(address: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}

@@ -1,0 +1,90 @@
+//! `nightjar sensor`: run a darknet sensor from its configuration file.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use nightjar_sensor::{MetricsSnapshot, Sensor, SensorConfig};
+
+/// Arguments of `nightjar sensor`.
+#[derive(clap::Args, Debug)]
+pub struct SensorArgs {
+    /// The sensor configuration file (TOML); every key is explained in
+    /// `sensors/sensor.example.toml`.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Check the configuration and everything it names (token file, spool
+    /// folder, interface, CA file), then exit without capturing.
+    #[arg(long)]
+    check: bool,
+}
+
+/// Run `nightjar sensor`.
+pub fn run(args: SensorArgs) -> Result<()> {
+    let config = SensorConfig::load(&args.config).with_context(|| format!("in {}", args.config.display()))?;
+    if args.check {
+        // No capture socket is opened: this runs as the sensor's user without CAP_NET_RAW.
+        let stats = Sensor::check(&config).with_context(|| format!("with {}", args.config.display()))?;
+        println!(
+            "configuration OK; spool {} holds {} batch(es), {} bytes; next batch seq {}",
+            config.spool.dir.display(),
+            stats.batches,
+            stats.bytes,
+            stats.next_seq
+        );
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("nj-sensor")
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let sensor = Sensor::build(config).with_context(|| format!("with {}", args.config.display()))?;
+        let snapshot = sensor.run(shutdown_signal()).await?;
+        print_summary(&snapshot);
+        Ok(())
+    })
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = interrupt => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = interrupt.await;
+        }
+    }
+}
+
+fn print_summary(s: &MetricsSnapshot) {
+    println!("sensor stopped after {}s", s.uptime_s);
+    println!("frames captured    {:>12}", s.captured);
+    println!("packets kept       {:>12}", s.kept);
+    println!("filtered           {:>12}", s.filtered());
+    println!("  outside dark     {:>12}", s.filtered_outside_dark);
+    println!("  source in dark   {:>12}", s.filtered_source_dark);
+    println!("  own address      {:>12}", s.filtered_own_address);
+    println!("not IP             {:>12}", s.not_ip);
+    println!("malformed          {:>12}", s.malformed);
+    for (reason, count) in &s.skipped {
+        println!("  {reason:<28} {count:>12}");
+    }
+    println!("batches spooled    {:>12} ({} rows)", s.spooled_batches, s.spooled_rows);
+    println!(
+        "batches uploaded   {:>12} ({} rows, {} duplicate)",
+        s.uploaded_batches, s.uploaded_rows, s.duplicate_batches
+    );
+    println!("upload retries     {:>12}", s.upload_retries);
+    println!("batches rejected   {:>12} ({} rows)", s.rejected_batches, s.rejected_rows);
+    println!("dropped, spool full{:>12} ({} rows)", s.dropped_spool_full_batches, s.dropped_spool_full_rows);
+    println!("spool write errors {:>12} ({} rows lost)", s.spool_write_errors, s.spool_write_lost_rows);
+    println!("quarantined        {:>12}", s.quarantined_batches);
+    println!("left in spool      {:>12} ({} bytes)", s.spool_batches, s.spool_bytes);
+}

@@ -1,0 +1,207 @@
+//! The `nightjar sensor` binary in offline mode against a wire-checking
+//! test receiver on loopback: a replay arrives whole; a sensor killed with
+//! SIGKILL and restarted keeps its spool, uploads it and never reuses a
+//! sequence number; a bad config is an error naming the key.
+
+#[path = "../crates/nightjar-sensor/tests/support/receiver.rs"]
+mod receiver;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arrow::record_batch::RecordBatch;
+use nightjar_capture::{CaptureFile, FrameEvent};
+use nightjar_generate::{GeneratorConfig, SourcePool, generate};
+use nightjar_packet::{Prefix, PrefixSet};
+use nightjar_record::{Ingest, IngestRules};
+use receiver::Receiver;
+
+const SENSOR: &str = "cli-1";
+const TOKEN: &str = "cli-test-token";
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn nightjar() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nightjar"))
+}
+
+/// A capture of `packets` recent frames over `duration_s`; returns the file
+/// and how many packets the sensor keeps from it.
+fn make_capture(dir: &Path, name: &str, packets: u64, seed: u64, duration_s: u64) -> (PathBuf, usize) {
+    let pool =
+        SourcePool::new([("JP", "133.0.0.0/8".parse::<Prefix>().unwrap()), ("NL", "193.0.0.0/8".parse().unwrap())]);
+    let now_us = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64;
+    let config = GeneratorConfig {
+        packets,
+        seed,
+        dark_prefixes: vec!["192.0.2.0/24".parse().unwrap()],
+        start_time_us: now_us - 3_600_000_000,
+        duration_s,
+        sources: None,
+    };
+    let pcap = dir.join(name);
+    generate(&config, &pool, std::fs::File::create(&pcap).unwrap()).unwrap();
+    let mut ingest = Ingest::new(IngestRules {
+        dark_prefixes: PrefixSet::new(vec!["192.0.2.0/24".parse().unwrap()]),
+        ..IngestRules::default()
+    });
+    let mut file = CaptureFile::open(&pcap).unwrap();
+    while let Some(event) = file.next_frame() {
+        if let FrameEvent::Frame(frame) = event.unwrap() {
+            ingest.push(frame.timestamp_ns, frame.link, frame.data);
+        }
+    }
+    (pcap, ingest.counters().kept as usize)
+}
+
+fn write_config(dir: &Path, url: &str, pcap: &Path, pace: &str) -> PathBuf {
+    std::fs::write(dir.join("token"), TOKEN).unwrap();
+    let path = dir.join("sensor.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[sensor]
+id = "{SENSOR}"
+token_file = "token"
+
+[uplink]
+url = "{url}"
+initial_backoff = "50ms"
+max_backoff = "300ms"
+
+[capture]
+replay = [{pcap:?}]
+replay_pace = "{pace}"
+
+[filter]
+dark_prefixes = ["192.0.2.0/24"]
+
+[batch]
+max_rows = 400
+max_age = "200ms"
+
+[spool]
+dir = "spool"
+"#,
+            pcap = pcap.display().to_string()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+async fn wait_output(mut child: Child, what: &str) -> Output {
+    let deadline = Instant::now() + TIMEOUT;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not finish within {TIMEOUT:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn spawn_sensor(config: &Path) -> Child {
+    nightjar()
+        .args(["sensor", "--config"])
+        .arg(config)
+        .env("NIGHTJAR_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start nightjar sensor")
+}
+
+fn spooled_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("spool/batches"))
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_arrives_whole_and_the_summary_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pcap, kept) = make_capture(dir.path(), "a.pcap", 3_000, 11, 60);
+    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let config = write_config(dir.path(), &receiver.url(), &pcap, "fast");
+    let out = wait_output(spawn_sensor(&config), "nightjar sensor").await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(receiver.stored_rows(), kept);
+    assert!(receiver.with(|i| i.problems.is_empty()), "{:?}", receiver.with(|i| i.problems.clone()));
+    let line =
+        |label: &str| stdout.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("{label}: {stdout}"));
+    assert!(line("packets kept").ends_with(&format!(" {kept}")), "{stdout}");
+    assert!(line("frames captured").ends_with(" 3000"), "{stdout}");
+    assert!(line("left in spool").contains(" 0 ("), "{stdout}");
+    assert!(stderr.contains("spool opened") && stderr.contains("capturing"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_then_restart_uploads_the_spool_without_repeating_a_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let (slow, _) = make_capture(dir.path(), "slow.pcap", 3_000, 12, 30);
+    let (fast, fast_kept) = make_capture(dir.path(), "fast.pcap", 700, 13, 60);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+
+    // The collector is down; the sensor spools, paced at the capture's speed.
+    let config = write_config(dir.path(), &url, &slow, "original");
+    let mut child = spawn_sensor(&config);
+    let deadline = Instant::now() + TIMEOUT;
+    while spooled_files(dir.path()).len() < 3 {
+        assert!(Instant::now() < deadline, "the sensor did not spool 3 batches");
+        assert!(child.try_wait().unwrap().is_none(), "the sensor exited early");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let survivors = spooled_files(dir.path());
+    let mut surviving_rows = 0usize;
+    let mut surviving_seqs = Vec::new();
+    for file in &survivors {
+        let batch = nightjar_sensor::spool::SpooledBatch::decode(&std::fs::read(file).unwrap())
+            .unwrap_or_else(|e| panic!("{}: a spooled file is damaged after SIGKILL: {e}", file.display()));
+        surviving_rows += batch.rows as usize;
+        surviving_seqs.push(batch.seq);
+    }
+    let next_seq: u64 = std::fs::read_to_string(dir.path().join("spool/next-seq")).unwrap().trim().parse().unwrap();
+    assert!(surviving_seqs.iter().all(|s| *s < next_seq), "next-seq {next_seq} is above every used number");
+
+    // The collector comes up; a restarted sensor replays something new.
+    let receiver = Receiver::start(SENSOR, TOKEN, port).await;
+    let config = write_config(dir.path(), &url, &fast, "fast");
+    let out = wait_output(spawn_sensor(&config), "the restarted sensor").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let seqs: Vec<u64> = receiver.with(|i| i.requests.iter().map(|r| r.seq).collect());
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "every seq once, in order: {seqs:?}");
+    assert_eq!(seqs[..surviving_seqs.len()], surviving_seqs[..], "the killed sensor's spool goes first");
+    assert!(seqs[surviving_seqs.len()..].iter().all(|s| *s >= next_seq), "{seqs:?} vs next-seq {next_seq}");
+    let stored: usize = receiver.with(|i| i.stored.values().flatten().map(RecordBatch::num_rows).sum());
+    assert_eq!(stored, surviving_rows + fast_kept);
+    assert!(spooled_files(dir.path()).is_empty(), "the spool drained");
+    assert!(receiver.with(|i| i.problems.is_empty()));
+}
+
+#[test]
+fn a_bad_config_is_an_error_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sensor.toml");
+    std::fs::write(
+        &config,
+        "[sensor]\nid = \"x\"\ntoken_file = \"t\"\n[uplink]\nurl = \"http://collector.example.net\"\n[capture]\ninterface = \"eth0\"\n[filter]\ndark_prefixes = [\"192.0.2.0/24\"]\n[spool]\ndir = \"s\"\n",
+    )
+    .unwrap();
+    let out = nightjar().args(["sensor", "--config"]).arg(&config).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("uplink.url") && stderr.contains("allow_insecure"), "{stderr}");
+    assert!(!dir.path().join("s").exists(), "nothing was created");
+}

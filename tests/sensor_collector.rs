@@ -1,0 +1,178 @@
+//! The two real binaries against each other: `nightjar sensor` replays a
+//! capture and uploads it over HTTPS (trusting the collector's certificate
+//! through `uplink.ca_file`) to `nightjar collector`, which writes the
+//! Parquet dataset. Every packet the sensor keeps ends up as a row, once.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nightjar_capture::{CaptureFile, FrameEvent};
+use nightjar_generate::{GeneratorConfig, SourcePool, generate};
+use nightjar_packet::{Prefix, PrefixSet};
+use nightjar_record::{Ingest, IngestRules};
+
+const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The collector process, killed when the test ends however it ends.
+struct Collector(Child);
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn nightjar(args: &[&str]) -> std::process::Output {
+    Command::new(NIGHTJAR).args(args).output().expect("nightjar runs")
+}
+
+/// A recent capture and how many packets `Ingest` keeps from it.
+fn make_capture(dir: &Path, packets: u64) -> (PathBuf, u64) {
+    let pool =
+        SourcePool::new([("JP", "133.0.0.0/8".parse::<Prefix>().unwrap()), ("NL", "193.0.0.0/8".parse().unwrap())]);
+    let now_us = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64;
+    let config = GeneratorConfig {
+        packets,
+        seed: 21,
+        dark_prefixes: vec!["192.0.2.0/24".parse().unwrap()],
+        start_time_us: now_us - 3_600_000_000,
+        duration_s: 60,
+        sources: None,
+    };
+    let pcap = dir.join("replay.pcap");
+    generate(&config, &pool, std::fs::File::create(&pcap).unwrap()).unwrap();
+    let mut ingest = Ingest::new(IngestRules {
+        dark_prefixes: PrefixSet::new(vec!["192.0.2.0/24".parse().unwrap()]),
+        ..IngestRules::default()
+    });
+    let mut file = CaptureFile::open(&pcap).unwrap();
+    while let Some(event) = file.next_frame() {
+        if let FrameEvent::Frame(frame) = event.unwrap() {
+            ingest.push(frame.timestamp_ns, frame.link, frame.data);
+        }
+    }
+    (pcap, ingest.counters().kept)
+}
+
+/// Rows in the committed Parquet files of a dataset folder.
+fn dataset_rows(dir: &Path) -> u64 {
+    let mut rows = 0;
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('_') || name.starts_with('.') {
+                continue; // in-progress and hidden files are not part of the dataset
+            }
+            if path.is_dir() {
+                folders.push(path);
+            } else if name.ends_with(".parquet") {
+                let file = std::fs::File::open(&path).unwrap();
+                let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+                rows += parquet::file::reader::FileReader::metadata(&reader).file_metadata().num_rows() as u64;
+            }
+        }
+    }
+    rows
+}
+
+#[test]
+fn sensor_uploads_over_https_to_the_real_collector() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    std::fs::write(dir.path().join("collector.crt"), certified.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("collector.key"), certified.signing_key.serialize_pem()).unwrap();
+    let collector_config = dir.path().join("collector.toml");
+    std::fs::write(
+        &collector_config,
+        "listen = \"127.0.0.1:0\"\ntls_cert = \"collector.crt\"\ntls_key = \"collector.key\"\ndataset_dir = \"data\"\nstate_dir = \"state\"\ncompact_interval_s = 0\n",
+    )
+    .unwrap();
+    let collector_config = collector_config.to_str().unwrap();
+    let added = nightjar(&["collector", "add-sensor", "tls-1", "--config", collector_config]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    std::fs::write(dir.path().join("sensor.token"), &added.stdout).unwrap();
+
+    let mut child = Command::new(NIGHTJAR)
+        .args(["collector", "--config", collector_config])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the collector starts");
+    let stderr = child.stderr.take().unwrap();
+    let collector = Collector(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("the collector says where it listens").unwrap();
+        if let Some(addr) = line.strip_prefix("nightjar collector listening on ") {
+            break addr.trim().to_string();
+        }
+    };
+    let port = addr.rsplit(':').next().unwrap();
+    // Keep draining the collector's log so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+
+    let (pcap, kept) = make_capture(dir.path(), 4_000);
+    let sensor_config = dir.path().join("sensor.toml");
+    std::fs::write(
+        &sensor_config,
+        format!(
+            r#"
+[sensor]
+id = "tls-1"
+token_file = "sensor.token"
+
+[uplink]
+url = "https://127.0.0.1:{port}"
+ca_file = "collector.crt"
+initial_backoff = "100ms"
+max_backoff = "1s"
+
+[capture]
+replay = [{pcap:?}]
+
+[filter]
+dark_prefixes = ["192.0.2.0/24"]
+
+[privacy]
+destination = "offset"
+
+[batch]
+max_rows = 1000
+
+[spool]
+dir = "spool"
+"#,
+            pcap = pcap.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut sensor = Command::new(NIGHTJAR)
+        .args(["sensor", "--config"])
+        .arg(&sensor_config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the sensor starts");
+    let deadline = Instant::now() + TIMEOUT;
+    while sensor.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = sensor.kill();
+            panic!("the sensor did not drain its spool within {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = sensor.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let uploaded =
+        stdout.lines().find(|l| l.starts_with("batches uploaded")).unwrap_or_else(|| panic!("no summary: {stdout}"));
+    assert!(uploaded.contains(&format!("({kept} rows, 0 duplicate)")), "{stdout}");
+    assert_eq!(dataset_rows(&dir.path().join("data")), kept, "every kept packet is one row of the dataset");
+    drop(collector);
+}

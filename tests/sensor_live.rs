@@ -1,0 +1,225 @@
+//! The `nightjar sensor` binary capturing live in a darknet namespace.
+//!
+//! A scanner namespace routes the dark /24 (and an IPv6 /64) to the darknet
+//! namespace's veth `d0` (see `support/netns.rs`). There, tcpdump and the
+//! sensor listen on `d0`, and the sensor uploads to a test receiver that
+//! listens on 127.0.0.1 inside the darknet namespace and checks the wire
+//! format. Real scans (nmap, hping3) run from the scanner. Every IP packet
+//! tcpdump saw going to the dark prefixes must reach the receiver exactly
+//! once, and the sensor's counters must account for the rest.
+//!
+//! Needs root, `ip netns`, tcpdump, tshark (the shared prerequisites), nmap
+//! and hping3. Without them it says `skipped: …` and passes, unless
+//! `NIGHTJAR_SYSTEM_TESTS=require`.
+
+// The shared support modules serve many tests; this one uses a part of them.
+#[allow(dead_code)]
+#[path = "support/netns.rs"]
+mod netns;
+#[path = "../crates/nightjar-sensor/tests/support/receiver.rs"]
+mod receiver;
+#[allow(dead_code)]
+#[path = "support/system.rs"]
+mod system;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{UInt16Type, UInt32Type};
+use arrow::record_batch::RecordBatch;
+use nightjar_capture::{CaptureFile, FrameEvent};
+use nightjar_packet::{Prefix, PrefixSet, decode};
+use nightjar_record::col;
+
+use netns::{Capture, DARK_V4, DARK_V6, DARKNET_V4, DARKNET_V6, Darknet, Options};
+use receiver::Receiver;
+use system::{Background, Need, Tools, prepare, run_ok};
+
+const SENSOR: &str = "netns-1";
+const TOKEN: &str = "live-test-token";
+const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What tells two packets apart without their capture time: source,
+/// destination, IP id, TCP sequence number, destination port, IP length.
+type Key = (Vec<u8>, Vec<u8>, Option<u16>, Option<u32>, Option<u16>, u32);
+
+fn dark() -> PrefixSet {
+    PrefixSet::new(vec![DARK_V4.parse::<Prefix>().unwrap(), DARK_V6.parse().unwrap()])
+}
+
+/// The IP packets to the dark prefixes in a capture file, as keys.
+fn dark_packets_in(pcap: &Path) -> (BTreeMap<Key, usize>, usize) {
+    let dark = dark();
+    let mut keys = BTreeMap::new();
+    let mut frames = 0;
+    let mut file = CaptureFile::open(pcap).expect("tcpdump's capture opens");
+    while let Some(event) = file.next_frame() {
+        let FrameEvent::Frame(frame) = event.expect("tcpdump's capture reads") else { continue };
+        frames += 1;
+        let Ok(packet) = decode(frame.link, frame.data) else { continue };
+        if !dark.contains(&packet.dst) {
+            continue;
+        }
+        let key = (
+            packet.src.to_vec(),
+            packet.dst.to_vec(),
+            packet.ip_id,
+            packet.tcp().map(|t| t.seq),
+            packet.dst_port(),
+            packet.ip_len,
+        );
+        *keys.entry(key).or_default() += 1;
+    }
+    (keys, frames)
+}
+
+fn received(receiver: &Receiver) -> BTreeMap<Key, usize> {
+    let batches: Vec<RecordBatch> = receiver.with(|inner| inner.stored.values().flatten().cloned().collect());
+    let mut keys = BTreeMap::new();
+    for batch in &batches {
+        let column = |name: &str| batch.column_by_name(name).unwrap_or_else(|| panic!("column {name}"));
+        let src = column(col::SRC_IP).as_fixed_size_binary();
+        let dst = column(col::DST_IP).as_fixed_size_binary();
+        let ip_id = column(col::IP_ID).as_primitive::<UInt16Type>();
+        let seq = column(col::TCP_SEQ).as_primitive::<UInt32Type>();
+        let port = column(col::DST_PORT).as_primitive::<UInt16Type>();
+        let len = column(col::IP_LEN).as_primitive::<UInt32Type>();
+        for row in 0..batch.num_rows() {
+            let key = (
+                src.value(row).to_vec(),
+                dst.value(row).to_vec(),
+                (!ip_id.is_null(row)).then(|| ip_id.value(row)),
+                (!seq.is_null(row)).then(|| seq.value(row)),
+                (!port.is_null(row)).then(|| port.value(row)),
+                len.value(row),
+            );
+            *keys.entry(key).or_default() += 1;
+        }
+    }
+    keys
+}
+
+fn nmap(net: &Darknet, tools: &Tools, args: &[&str]) {
+    let mut cmd = net.in_scanner(tools.path("nmap"));
+    cmd.args(["-n", "-Pn", "--max-retries", "0", "--host-timeout", "20s"]).args(args);
+    run_ok(&mut cmd, TOOL_TIMEOUT);
+}
+
+fn hping3(net: &Darknet, tools: &Tools, count: u32, args: &[&str]) {
+    let mut cmd = net.in_scanner(tools.path("hping3"));
+    cmd.args(["-I", "s0", "-c", &count.to_string(), "-i", "u20000"]).args(args);
+    let out = system::run(&mut cmd, TOOL_TIMEOUT);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(&format!("{count} packets transmitted")), "hping3 {args:?} did not send {count}: {said}");
+}
+
+/// The number on a summary line such as `packets kept        123`.
+fn summary_number(log: &str, label: &str) -> u64 {
+    log.lines()
+        .find_map(|line| line.trim_start().strip_prefix(label)?.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no `{label}` line in the sensor's output:\n{log}"))
+}
+
+#[test]
+fn live_sensor_delivers_every_dark_packet_tcpdump_saw() {
+    let Some(tools) = prepare("sensor_live", &[Need::Tool("nmap"), Need::Tool("hping3")]) else { return };
+    let net = Darknet::build(&tools, Options::default());
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let receiver = Receiver::start_in_netns(&net.darknet, SENSOR, TOKEN);
+    std::fs::write(dir.path().join("token"), TOKEN).unwrap();
+    let config = dir.path().join("sensor.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[sensor]
+id = "{SENSOR}"
+token_file = "token"
+
+[uplink]
+url = "{url}"
+initial_backoff = "100ms"
+max_backoff = "1s"
+
+[capture]
+interface = "d0"
+promiscuous = true
+
+[filter]
+dark_prefixes = ["{DARK_V4}", "{DARK_V6}"]
+own_addresses = ["{DARKNET_V4}", "{DARKNET_V6}"]
+
+[privacy]
+destination = "keep"
+
+[batch]
+max_age = "200ms"
+
+[spool]
+dir = "spool"
+
+[heartbeat]
+interval = "1s"
+
+[metrics]
+log_interval = "1s"
+"#,
+            url = receiver.url()
+        ),
+    )
+    .unwrap();
+
+    let pcap = dir.path().join("d0.pcap");
+    let tcpdump = Capture::start(&net, &tools, &net.darknet, "d0", None, &pcap);
+    let binary = Path::new(env!("CARGO_BIN_EXE_nightjar"));
+    let mut cmd = net.in_darknet(binary);
+    cmd.args(["sensor", "--config"]).arg(&config).env("NIGHTJAR_LOG", "info");
+    let mut sensor = Background::spawn(&mut cmd, "nightjar sensor");
+    sensor.wait_for("capturing", Duration::from_secs(30));
+
+    nmap(&net, &tools, &["-sS", "-p", "22,23,80,443,8080", "192.0.2.10-12"]);
+    nmap(&net, &tools, &["-sU", "-p", "53,123,161", "192.0.2.13"]);
+    nmap(&net, &tools, &["-6", "-sS", "-p", "22,80", "2001:db8:2::10"]);
+    hping3(&net, &tools, 5, &["-S", "-p", "80", "192.0.2.20"]);
+    hping3(&net, &tools, 3, &["--icmp", "192.0.2.21"]);
+    hping3(&net, &tools, 3, &["--udp", "-p", "161", "192.0.2.22"]);
+    hping3(&net, &tools, 3, &["-R", "-A", "-p", "443", "192.0.2.23"]);
+    let pcap = tcpdump.stop();
+
+    let (expected, frames_seen) = dark_packets_in(&pcap);
+    let expected_count: usize = expected.values().sum();
+    assert!(expected_count >= 15 + 3 + 2 + 5 + 3 + 3 + 3, "tcpdump saw the scans: {expected_count} dark packets");
+    receiver.wait_until_blocking(Duration::from_secs(30), "every dark packet at the receiver", |inner| {
+        inner.stored.values().flatten().map(RecordBatch::num_rows).sum::<usize>() >= expected_count
+    });
+    // A moment for anything extra to show up, then stop the sensor.
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, log) = sensor.stop_with("INT", Duration::from_secs(30));
+    assert!(status.success(), "the sensor exits cleanly on SIGINT ({status}):\n{log}");
+
+    let got = received(&receiver);
+    let missing: Vec<&Key> = expected.iter().filter(|(k, n)| got.get(*k) != Some(n)).map(|(k, _)| k).collect();
+    let extra: Vec<&Key> = got.iter().filter(|(k, n)| expected.get(*k) != Some(n)).map(|(k, _)| k).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}\nextra {extra:?}\nsensor log:\n{log}");
+    let problems = receiver.with(|inner| inner.problems.clone());
+    assert!(problems.is_empty(), "wire-format problems: {problems:?}");
+    assert!(receiver.with(|inner| !inner.heartbeats.is_empty()), "heartbeats arrived");
+
+    // The sensor's own account: every kept packet was sent, nothing is left
+    // spooled, and every other frame it read was filtered or skipped by reason.
+    let kept = summary_number(&log, "packets kept");
+    let captured = summary_number(&log, "frames captured");
+    let filtered = summary_number(&log, "filtered");
+    let not_ip = summary_number(&log, "not IP");
+    let malformed = summary_number(&log, "malformed");
+    assert_eq!(kept, expected_count as u64, "{log}");
+    assert_eq!(captured, kept + filtered + not_ip + malformed, "{log}");
+    assert_eq!(summary_number(&log, "left in spool"), 0, "{log}");
+    eprintln!(
+        "tcpdump: {frames_seen} frames, {expected_count} to the dark prefixes; sensor: {captured} captured, {kept} kept, {filtered} filtered, {not_ip} not IP, {malformed} malformed"
+    );
+    // The receiver's thread leaves the namespace before `net` deletes it.
+    drop(receiver);
+}
