@@ -82,6 +82,45 @@ fn dataset_rows(dir: &Path) -> u64 {
     rows
 }
 
+/// Start `nightjar collector` and wait until it listens; returns it and its port.
+fn start_collector(config: &str) -> (Collector, String) {
+    let mut child = Command::new(NIGHTJAR)
+        .args(["collector", "--config", config])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the collector starts");
+    let stderr = child.stderr.take().unwrap();
+    let collector = Collector(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("the collector says where it listens").unwrap();
+        if let Some(addr) = line.strip_prefix("nightjar collector listening on ") {
+            break addr.trim().to_string();
+        }
+    };
+    let port = addr.rsplit(':').next().unwrap().to_string();
+    // Keep draining the collector's log so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    (collector, port)
+}
+
+/// Wait for the sensor to finish its replay and drain its spool; its stdout.
+fn wait_for_sensor(sensor: Child) -> String {
+    let mut sensor = sensor;
+    let deadline = Instant::now() + TIMEOUT;
+    while sensor.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = sensor.kill();
+            panic!("the sensor did not drain its spool within {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = sensor.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
 #[test]
 fn sensor_uploads_over_https_to_the_real_collector() {
     let dir = tempfile::tempdir().unwrap();
@@ -99,23 +138,7 @@ fn sensor_uploads_over_https_to_the_real_collector() {
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     std::fs::write(dir.path().join("sensor.token"), &added.stdout).unwrap();
 
-    let mut child = Command::new(NIGHTJAR)
-        .args(["collector", "--config", collector_config])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the collector starts");
-    let stderr = child.stderr.take().unwrap();
-    let collector = Collector(child);
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("the collector says where it listens").unwrap();
-        if let Some(addr) = line.strip_prefix("nightjar collector listening on ") {
-            break addr.trim().to_string();
-        }
-    };
-    let port = addr.rsplit(':').next().unwrap();
-    // Keep draining the collector's log so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let (collector, port) = start_collector(collector_config);
 
     let (pcap, kept) = make_capture(dir.path(), 4_000);
     let sensor_config = dir.path().join("sensor.toml");
@@ -152,27 +175,118 @@ dir = "spool"
         ),
     )
     .unwrap();
-    let mut sensor = Command::new(NIGHTJAR)
+    let sensor = Command::new(NIGHTJAR)
         .args(["sensor", "--config"])
         .arg(&sensor_config)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the sensor starts");
-    let deadline = Instant::now() + TIMEOUT;
-    while sensor.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = sensor.kill();
-            panic!("the sensor did not drain its spool within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = sensor.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = wait_for_sensor(sensor);
     let uploaded =
         stdout.lines().find(|l| l.starts_with("batches uploaded")).unwrap_or_else(|| panic!("no summary: {stdout}"));
     assert!(uploaded.contains(&format!("({kept} rows, 0 duplicate)")), "{stdout}");
     assert_eq!(dataset_rows(&dir.path().join("data")), kept, "every kept packet is one row of the dataset");
+    drop(collector);
+}
+
+/// Batches per (sensor, batch_seq) in the dataset.
+fn batch_counts(dir: &Path) -> std::collections::BTreeMap<u64, u64> {
+    use arrow::array::AsArray;
+    let mut counts = std::collections::BTreeMap::new();
+    for day in std::fs::read_dir(dir).unwrap().flatten() {
+        if !day.file_name().to_string_lossy().starts_with("day=") {
+            continue;
+        }
+        for file in std::fs::read_dir(day.path()).unwrap().flatten() {
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                std::fs::File::open(file.path()).unwrap(),
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+            for batch in reader {
+                let batch = batch.unwrap();
+                let seqs = batch.column_by_name("batch_seq").unwrap().as_primitive::<arrow::datatypes::UInt64Type>();
+                for seq in seqs.values() {
+                    *counts.entry(*seq).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    counts
+}
+
+#[test]
+fn collector_down_and_killed_while_the_sensor_replays_everything_arrives_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let collector_config = dir.path().join("collector.toml");
+    std::fs::write(
+        &collector_config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndataset_dir = \"data\"\nstate_dir = \"state\"\ncompact_interval_s = 0\n"
+        ),
+    )
+    .unwrap();
+    let collector_config = collector_config.to_str().unwrap();
+    let added = nightjar(&["collector", "add-sensor", "outage-1", "--config", collector_config]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    std::fs::write(dir.path().join("sensor.token"), &added.stdout).unwrap();
+
+    let (pcap, kept) = make_capture(dir.path(), 6_000);
+    let sensor_config = dir.path().join("sensor.toml");
+    std::fs::write(
+        &sensor_config,
+        format!(
+            r#"
+[sensor]
+id = "outage-1"
+token_file = "sensor.token"
+
+[uplink]
+url = "http://127.0.0.1:{port}"
+initial_backoff = "100ms"
+max_backoff = "500ms"
+
+[capture]
+replay = [{pcap:?}]
+
+[filter]
+dark_prefixes = ["192.0.2.0/24"]
+
+[batch]
+max_rows = 500
+
+[spool]
+dir = "spool"
+"#,
+            pcap = pcap.display().to_string()
+        ),
+    )
+    .unwrap();
+    // The collector is down while the sensor reads its traffic: it spools.
+    let sensor = Command::new(NIGHTJAR)
+        .args(["sensor", "--config"])
+        .arg(&sensor_config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the sensor starts");
+    std::thread::sleep(Duration::from_secs(2));
+    // Up, then killed mid-drain, then up again.
+    let (mut collector, _) = start_collector(collector_config);
+    std::thread::sleep(Duration::from_millis(300));
+    collector.0.kill().unwrap();
+    collector.0.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let (collector, _) = start_collector(collector_config);
+    let stdout = wait_for_sensor(sensor);
+    let counts = batch_counts(&dir.path().join("data"));
+    let rows: u64 = counts.values().sum();
+    assert_eq!(rows, kept, "every kept packet is one row\n{stdout}");
+    // Each batch is stored by one file per day; a batch stored twice would
+    // show up as more rows than its own.
+    assert!(counts.len() > 5, "the replay was spread over several batches: {counts:?}");
     drop(collector);
 }
