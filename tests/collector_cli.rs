@@ -1,20 +1,18 @@
 //! The `nightjar collector` and `nightjar sensors` commands, run as a user
 //! would: issue a token, start the server, send a heartbeat, list sensors.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+// Each test uses part of the shared helper.
+#[allow(dead_code)]
+#[path = "support/collector_process.rs"]
+mod collector_process;
+
+use collector_process::CollectorProcess;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn nightjar(args: &[&str]) -> std::process::Output {
     Command::new(NIGHTJAR).args(args).output().expect("nightjar runs")
@@ -39,22 +37,8 @@ fn tokens_server_heartbeat_and_sensor_list() {
     let again = nightjar(&["collector", "add-sensor", "osaka-1", "--config", config]);
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("already exists"));
 
-    let mut child = Command::new(NIGHTJAR)
-        .args(["collector", "--config", config])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the collector starts");
-    let stderr = child.stderr.take().unwrap();
-    let server = Server(child);
-    let mut lines = BufReader::new(stderr).lines();
-    let started = Instant::now();
-    let addr = loop {
-        let line = lines.next().expect("the collector says where it listens").unwrap();
-        if let Some(addr) = line.strip_prefix("nightjar collector listening on ") {
-            break addr.to_string();
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "no listening line");
-    };
+    let server = CollectorProcess::start(NIGHTJAR, Path::new(config));
+    let addr = server.addr.clone();
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let status = runtime.block_on(async {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use nightjar_collector::{CollectorConfig, Limits, start, tokens};
+use nightjar_collector::{CollectorConfig, start, tokens};
 use nightjar_packet::{LinkType, classify, decode};
 use nightjar_record::wire::{self, CONTENT_TYPE};
 use nightjar_record::{PacketBatchBuilder, RecordOptions};
@@ -73,20 +73,8 @@ async fn a_full_disk_answers_503_writes_nothing_and_recovers() {
     let Some(_mount) = mount_tmpfs(&dataset, "2m") else { return };
     let state = dir.path().join("state");
     let token = tokens::add_sensor(&state, "full").unwrap();
-    let config = CollectorConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tls_cert: None,
-        tls_key: None,
-        allow_insecure: false,
-        dataset_dir: dataset.clone(),
-        state_dir: state,
-        country_db: None,
-        asn_db: None,
-        silent_after_s: 300,
-        compact_interval_s: 0,
-        compact_min_files: 16,
-        limits: Limits::default(),
-    };
+    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), dataset.clone(), state);
+    config.compact_interval_s = 0;
     let collector = start(config).await.unwrap();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();

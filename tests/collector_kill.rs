@@ -7,9 +7,8 @@
 //! Set `NIGHTJAR_KILL_ROUNDS` for a longer run (default 50).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -21,6 +20,13 @@ use nightjar_record::wire::{self, CONTENT_TYPE};
 use nightjar_record::{PacketBatchBuilder, RecordOptions};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use tokio::sync::Mutex;
+
+// Each test uses part of the shared helper.
+#[allow(dead_code)]
+#[path = "support/collector_process.rs"]
+mod collector_process;
+
+use collector_process::CollectorProcess;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 const SENSORS: [&str; 3] = ["kill-a", "kill-b", "kill-c"];
@@ -40,26 +46,6 @@ fn body(sensor: &str, seq: u64) -> Vec<u8> {
         builder.append(now + i as i64, &packet, &classify(&packet), None);
     }
     wire::encode(&[builder.finish(sensor, seq)], 1).expect("encodes")
-}
-
-fn start_collector(config: &Path) -> Child {
-    let mut child = Command::new(NIGHTJAR)
-        .args(["collector", "--config", config.to_str().unwrap()])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the collector starts");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("nightjar collector listening on ") => break,
-            Some(_) => continue,
-            None => panic!("the collector exited before listening"),
-        }
-    }
-    // Keep draining stderr so the collector never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    child
 }
 
 /// One sensor: sends its batches in order, each until acknowledged; returns
@@ -162,16 +148,15 @@ fn sigkill_at_random_points_loses_and_repeats_nothing() {
     // A simple deterministic spread of kill moments between 30 and 400 ms.
     let started = Instant::now();
     let mut lifetime = 97u64;
-    for round in 0..rounds {
-        let mut collector = start_collector(&config);
+    for _ in 0..rounds {
+        let collector = CollectorProcess::start(NIGHTJAR, &config);
         lifetime = (lifetime * 1103 + 12_345) % 371;
         std::thread::sleep(Duration::from_millis(30 + lifetime));
-        collector.kill().unwrap_or_else(|e| panic!("round {round}: kill: {e}"));
-        collector.wait().unwrap();
+        collector.kill();
         assert!(started.elapsed() < Duration::from_secs(240), "the kill loop is bounded in time");
     }
     // A last, orderly run lets the in-flight batches finish.
-    let mut collector = start_collector(&config);
+    let mut collector = CollectorProcess::start(NIGHTJAR, &config);
     std::thread::sleep(Duration::from_millis(500));
     stop.store(true, Ordering::Release);
     runtime.block_on(async {
@@ -179,7 +164,7 @@ fn sigkill_at_random_points_loses_and_repeats_nothing() {
             tokio::time::timeout(Duration::from_secs(60), task).await.expect("sensors finish").unwrap();
         }
     });
-    stop_with_sigterm(&mut collector);
+    stop_with_sigterm(&mut collector.child);
 
     let counts = dataset_counts(&dir.path().join("data"));
     let mut checked = 0;

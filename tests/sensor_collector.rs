@@ -3,7 +3,6 @@
 //! through `uplink.ca_file`) to `nightjar collector`, which writes the
 //! Parquet dataset. Every packet the sensor keeps ends up as a row, once.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -13,18 +12,15 @@ use nightjar_generate::{GeneratorConfig, SourcePool, generate};
 use nightjar_packet::{Prefix, PrefixSet};
 use nightjar_record::{Ingest, IngestRules};
 
+// Each test uses part of the shared helper.
+#[allow(dead_code)]
+#[path = "support/collector_process.rs"]
+mod collector_process;
+
+use collector_process::CollectorProcess;
+
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 const TIMEOUT: Duration = Duration::from_secs(90);
-
-/// The collector process, killed when the test ends however it ends.
-struct Collector(Child);
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn nightjar(args: &[&str]) -> std::process::Output {
     Command::new(NIGHTJAR).args(args).output().expect("nightjar runs")
@@ -82,28 +78,6 @@ fn dataset_rows(dir: &Path) -> u64 {
     rows
 }
 
-/// Start `nightjar collector` and wait until it listens; returns it and its port.
-fn start_collector(config: &str) -> (Collector, String) {
-    let mut child = Command::new(NIGHTJAR)
-        .args(["collector", "--config", config])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the collector starts");
-    let stderr = child.stderr.take().unwrap();
-    let collector = Collector(child);
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines.next().expect("the collector says where it listens").unwrap();
-        if let Some(addr) = line.strip_prefix("nightjar collector listening on ") {
-            break addr.trim().to_string();
-        }
-    };
-    let port = addr.rsplit(':').next().unwrap().to_string();
-    // Keep draining the collector's log so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    (collector, port)
-}
-
 /// Wait for the sensor to finish its replay and drain its spool; its stdout.
 fn wait_for_sensor(sensor: Child) -> String {
     let mut sensor = sensor;
@@ -138,7 +112,8 @@ fn sensor_uploads_over_https_to_the_real_collector() {
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     std::fs::write(dir.path().join("sensor.token"), &added.stdout).unwrap();
 
-    let (collector, port) = start_collector(collector_config);
+    let collector = CollectorProcess::start(NIGHTJAR, Path::new(collector_config));
+    let port = collector.port().to_string();
 
     let (pcap, kept) = make_capture(dir.path(), 4_000);
     let sensor_config = dir.path().join("sensor.toml");
@@ -275,12 +250,11 @@ dir = "spool"
         .expect("the sensor starts");
     std::thread::sleep(Duration::from_secs(2));
     // Up, then killed mid-drain, then up again.
-    let (mut collector, _) = start_collector(collector_config);
+    let collector = CollectorProcess::start(NIGHTJAR, Path::new(collector_config));
     std::thread::sleep(Duration::from_millis(300));
-    collector.0.kill().unwrap();
-    collector.0.wait().unwrap();
+    collector.kill();
     std::thread::sleep(Duration::from_millis(700));
-    let (collector, _) = start_collector(collector_config);
+    let collector = CollectorProcess::start(NIGHTJAR, Path::new(collector_config));
     let stdout = wait_for_sensor(sensor);
     let counts = batch_counts(&dir.path().join("data"));
     let rows: u64 = counts.values().sum();

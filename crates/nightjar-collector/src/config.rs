@@ -139,6 +139,25 @@ pub enum ConfigError {
 }
 
 impl CollectorConfig {
+    /// A configuration with every optional key at its default: plain HTTP
+    /// on `listen` (which must then be loopback), the bundled databases.
+    pub fn new(listen: SocketAddr, dataset_dir: PathBuf, state_dir: PathBuf) -> CollectorConfig {
+        CollectorConfig {
+            listen,
+            tls_cert: None,
+            tls_key: None,
+            allow_insecure: false,
+            dataset_dir,
+            state_dir,
+            country_db: None,
+            asn_db: None,
+            silent_after_s: default_silent_after_s(),
+            compact_interval_s: default_compact_interval_s(),
+            compact_min_files: default_compact_min_files(),
+            limits: Limits::default(),
+        }
+    }
+
     /// Read and check a configuration file. Relative paths in it are taken
     /// relative to the file's folder.
     pub fn load(path: &Path) -> Result<CollectorConfig, ConfigError> {

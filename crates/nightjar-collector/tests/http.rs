@@ -23,20 +23,10 @@ fn site() -> Site {
 }
 
 fn config(site: &Site, limits: Limits) -> CollectorConfig {
-    CollectorConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tls_cert: None,
-        tls_key: None,
-        allow_insecure: false,
-        dataset_dir: site.dataset.clone(),
-        state_dir: site.state.clone(),
-        country_db: None,
-        asn_db: None,
-        silent_after_s: 300,
-        compact_interval_s: 0,
-        compact_min_files: 16,
-        limits,
-    }
+    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), site.dataset.clone(), site.state.clone());
+    config.compact_interval_s = 0;
+    config.limits = limits;
+    config
 }
 
 /// `rows` ICMP echo requests from k.root-servers.net (NL) at `time_us`.

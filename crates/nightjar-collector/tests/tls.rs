@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use nightjar_collector::{CollectorConfig, Limits, start, tokens};
+use nightjar_collector::{CollectorConfig, start, tokens};
 
 #[tokio::test]
 async fn heartbeat_over_https_and_untrusted_clients_fail_the_handshake() {
@@ -15,20 +15,9 @@ async fn heartbeat_over_https_and_untrusted_clients_fail_the_handshake() {
     std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
     let state = dir.path().join("state");
     let token = tokens::add_sensor(&state, "s1").unwrap();
-    let config = CollectorConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tls_cert: Some(cert),
-        tls_key: Some(key),
-        allow_insecure: false,
-        dataset_dir: dir.path().join("data"),
-        state_dir: state,
-        country_db: None,
-        asn_db: None,
-        silent_after_s: 300,
-        compact_interval_s: 0,
-        compact_min_files: 16,
-        limits: Limits::default(),
-    };
+    let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"), state);
+    config.tls_cert = Some(cert);
+    config.tls_key = Some(key);
     config.check().unwrap();
     let collector = start(config).await.unwrap();
     let url = format!("https://localhost:{}/v1/heartbeat", collector.addr.port());
