@@ -314,3 +314,48 @@ async fn two_hundred_sensors_at_once_are_all_served() {
     let collector = std::sync::Arc::into_inner(collector).expect("all tasks are done");
     collector.shutdown(Duration::from_secs(5)).await.unwrap();
 }
+
+/// A one-network country database: 193.0.14.0/24 is in `country`.
+fn country_db(path: &Path, country: &str) {
+    use mmdb_writer::{IpVersion, Ipv4Aliasing, Value, Writer};
+    let mut writer =
+        Writer::builder("Nightjar-Test-Country").ip_version(IpVersion::V6).ipv4_aliasing(Ipv4Aliasing::Enabled).build();
+    let network: mmdb_writer::ipnet::IpNet = "193.0.14.0/24".parse().unwrap();
+    writer.insert_value(network, Value::map([("country_code", Value::from(country))])).unwrap();
+    // Replace atomically, as an operator's refresh should.
+    let temp = path.with_extension("tmp");
+    std::fs::write(&temp, writer.to_bytes().unwrap()).unwrap();
+    std::fs::rename(&temp, path).unwrap();
+}
+
+#[tokio::test]
+async fn a_changed_country_database_is_used_without_a_restart() {
+    let site = site();
+    let token = tokens::add_sensor(&site.state, "s1").unwrap();
+    let db = site.state.parent().unwrap().join("country.mmdb");
+    country_db(&db, "JP");
+    let mut config = config(&site, Limits::default());
+    config.country_db = Some(db.clone());
+    let collector = start(config).await.unwrap();
+    let body = wire::encode(&[batch("s1", 1, 10, now_us())], 3).unwrap();
+    assert_eq!(Post::new(&token, "s1", 1, body).send(&collector).await.0, 200);
+    assert_eq!(parquet_rows(&parquet_files(&site.dataset)).1, vec!["JP"; 10]);
+
+    // File times can be coarse: make sure the new file's time differs.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    country_db(&db, "DE");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut seq = 2;
+    loop {
+        let body = wire::encode(&[batch("s1", seq, 10, now_us())], 3).unwrap();
+        assert_eq!(Post::new(&token, "s1", seq, body).send(&collector).await.0, 200);
+        let countries = parquet_rows(&parquet_files(&site.dataset)).1;
+        if countries.iter().filter(|c| *c == "DE").count() == 10 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the new database was not picked up: {countries:?}");
+        seq += 1;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    collector.shutdown(Duration::from_secs(5)).await.unwrap();
+}
