@@ -6,7 +6,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, BooleanArray, TimestampMicrosecondArray};
-use arrow::compute::{SortColumn, filter_record_batch, lexsort_to_indices, take};
+use arrow::compute::{SortColumn, concat_batches, filter_record_batch, lexsort_to_indices, take};
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 use nightjar_record::{col, packet_schema};
@@ -54,6 +54,22 @@ struct OpenFile {
     final_path: PathBuf,
     writer: ArrowWriter<File>,
     rows: u64,
+    /// Rows waiting to be sorted together into the next row group.
+    unsorted: Vec<RecordBatch>,
+    unsorted_rows: usize,
+}
+
+impl OpenFile {
+    /// Sort what waits and hand it to the Parquet encoder as one run.
+    fn flush_sorted(&mut self) -> Result<(), DatasetError> {
+        if self.unsorted.is_empty() {
+            return Ok(());
+        }
+        let batches = std::mem::take(&mut self.unsorted);
+        self.unsorted_rows = 0;
+        let sorted = sort_for_queries(&concat_batches(&packet_schema(), &batches)?)?;
+        self.writer.write(&sorted).map_err(|source| DatasetError::Parquet { path: self.temp_path.clone(), source })
+    }
 }
 
 /// Writes packet record batches into the dataset at `root`, one open file per
@@ -97,13 +113,17 @@ impl PartitionedWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
+        let row_group_rows = self.options.row_group_rows;
         for (day, part) in split_by_day(batch)? {
-            let part = sort_for_queries(&part)?;
             let file = self.open_file(day)?;
-            file.writer
-                .write(&part)
-                .map_err(|source| DatasetError::Parquet { path: file.temp_path.clone(), source })?;
+            // Rows are sorted a row group at a time: the longer the sorted
+            // run, the better statistics prune and columns compress.
             file.rows += part.num_rows() as u64;
+            file.unsorted_rows += part.num_rows();
+            file.unsorted.push(part);
+            if file.unsorted_rows >= row_group_rows {
+                file.flush_sorted()?;
+            }
             if file.rows >= self.options.max_rows_per_file as u64 {
                 self.commit_day(day)?;
             }
@@ -156,7 +176,10 @@ impl PartitionedWriter {
             let file = File::create(&temp_path).map_err(DatasetError::io("creating", &temp_path))?;
             let writer = ArrowWriter::try_new(file, packet_schema(), Some(self.properties.clone()))
                 .map_err(|source| DatasetError::Parquet { path: temp_path.clone(), source })?;
-            self.open.insert(day, OpenFile { day, temp_path, final_path, writer, rows: 0 });
+            self.open.insert(
+                day,
+                OpenFile { day, temp_path, final_path, writer, rows: 0, unsorted: Vec::new(), unsorted_rows: 0 },
+            );
         }
         Ok(self.open.get_mut(&day).expect("the file for this day was inserted just above"))
     }
@@ -211,8 +234,9 @@ pub fn publish(temp_path: &Path, final_path: &Path) -> Result<(), DatasetError> 
     Ok(())
 }
 
-fn finish_file(open: OpenFile) -> Result<PreparedFile, DatasetError> {
-    let OpenFile { day, temp_path, final_path, writer, rows } = open;
+fn finish_file(mut open: OpenFile) -> Result<PreparedFile, DatasetError> {
+    open.flush_sorted()?;
+    let OpenFile { day, temp_path, final_path, writer, rows, .. } = open;
     let file = writer.into_inner().map_err(|source| DatasetError::Parquet { path: temp_path.clone(), source })?;
     file.sync_all().map_err(DatasetError::io("syncing", &temp_path))?;
     let bytes = file.metadata().map_err(DatasetError::io("reading size of", &temp_path))?.len();
