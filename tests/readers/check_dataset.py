@@ -23,7 +23,7 @@ def main():
 
     con = duckdb.connect()
     con.execute(macro)
-    source = f"read_parquet('{root}/**/*.parquet', hive_partitioning = true)"
+    source = f"read_parquet('{root}/day=*/*.parquet', hive_partitioning = true)"
     duck_rows = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
     duck_columns = [[name, kind] for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
     duck_classes = dict(con.execute(f"SELECT class, count(*) FROM {source} GROUP BY class").fetchall())
