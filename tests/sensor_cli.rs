@@ -8,14 +8,15 @@ mod receiver;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
-use nightjar_capture::{CaptureFile, FrameEvent};
-use nightjar_generate::{GeneratorConfig, SourcePool, generate};
-use nightjar_packet::{Prefix, PrefixSet};
-use nightjar_record::{Ingest, IngestRules};
 use receiver::Receiver;
+
+#[path = "support/replay_capture.rs"]
+mod replay_capture;
+
+use replay_capture::make_capture;
 
 const SENSOR: &str = "cli-1";
 const TOKEN: &str = "cli-test-token";
@@ -23,35 +24,6 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 fn nightjar() -> Command {
     Command::new(env!("CARGO_BIN_EXE_nightjar"))
-}
-
-/// A capture of `packets` recent frames over `duration_s`; returns the file
-/// and how many packets the sensor keeps from it.
-fn make_capture(dir: &Path, name: &str, packets: u64, seed: u64, duration_s: u64) -> (PathBuf, usize) {
-    let pool =
-        SourcePool::new([("JP", "133.0.0.0/8".parse::<Prefix>().unwrap()), ("NL", "193.0.0.0/8".parse().unwrap())]);
-    let now_us = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64;
-    let config = GeneratorConfig {
-        packets,
-        seed,
-        dark_prefixes: vec!["192.0.2.0/24".parse().unwrap()],
-        start_time_us: now_us - 3_600_000_000,
-        duration_s,
-        sources: None,
-    };
-    let pcap = dir.join(name);
-    generate(&config, &pool, std::fs::File::create(&pcap).unwrap()).unwrap();
-    let mut ingest = Ingest::new(IngestRules {
-        dark_prefixes: PrefixSet::new(vec!["192.0.2.0/24".parse().unwrap()]),
-        ..IngestRules::default()
-    });
-    let mut file = CaptureFile::open(&pcap).unwrap();
-    while let Some(event) = file.next_frame() {
-        if let FrameEvent::Frame(frame) = event.unwrap() {
-            ingest.push(frame.timestamp_ns, frame.link, frame.data);
-        }
-    }
-    (pcap, ingest.counters().kept as usize)
 }
 
 fn write_config(dir: &Path, url: &str, pcap: &Path, pace: &str) -> PathBuf {
@@ -132,7 +104,7 @@ async fn a_replay_arrives_whole_and_the_summary_says_so() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert_eq!(receiver.stored_rows(), kept);
+    assert_eq!(receiver.stored_rows() as u64, kept);
     assert!(receiver.with(|i| i.problems.is_empty()), "{:?}", receiver.with(|i| i.problems.clone()));
     let line =
         |label: &str| stdout.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("{label}: {stdout}"));
@@ -185,7 +157,7 @@ async fn sigkill_then_restart_uploads_the_spool_without_repeating_a_seq() {
     assert_eq!(seqs[..surviving_seqs.len()], surviving_seqs[..], "the killed sensor's spool goes first");
     assert!(seqs[surviving_seqs.len()..].iter().all(|s| *s >= next_seq), "{seqs:?} vs next-seq {next_seq}");
     let stored: usize = receiver.with(|i| i.stored.values().flatten().map(RecordBatch::num_rows).sum());
-    assert_eq!(stored, surviving_rows + fast_kept);
+    assert_eq!(stored as u64, surviving_rows as u64 + fast_kept);
     assert!(spooled_files(dir.path()).is_empty(), "the spool drained");
     assert!(receiver.with(|i| i.problems.is_empty()));
 }

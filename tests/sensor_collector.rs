@@ -3,14 +3,9 @@
 //! through `uplink.ca_file`) to `nightjar collector`, which writes the
 //! Parquet dataset. Every packet the sensor keeps ends up as a row, once.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use nightjar_capture::{CaptureFile, FrameEvent};
-use nightjar_generate::{GeneratorConfig, SourcePool, generate};
-use nightjar_packet::{Prefix, PrefixSet};
-use nightjar_record::{Ingest, IngestRules};
+use std::time::{Duration, Instant};
 
 // Each test uses part of the shared helper.
 #[allow(dead_code)]
@@ -19,39 +14,16 @@ mod collector_process;
 
 use collector_process::CollectorProcess;
 
+#[path = "support/replay_capture.rs"]
+mod replay_capture;
+
+use replay_capture::make_capture;
+
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 const TIMEOUT: Duration = Duration::from_secs(90);
 
 fn nightjar(args: &[&str]) -> std::process::Output {
     Command::new(NIGHTJAR).args(args).output().expect("nightjar runs")
-}
-
-/// A recent capture and how many packets `Ingest` keeps from it.
-fn make_capture(dir: &Path, packets: u64) -> (PathBuf, u64) {
-    let pool =
-        SourcePool::new([("JP", "133.0.0.0/8".parse::<Prefix>().unwrap()), ("NL", "193.0.0.0/8".parse().unwrap())]);
-    let now_us = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64;
-    let config = GeneratorConfig {
-        packets,
-        seed: 21,
-        dark_prefixes: vec!["192.0.2.0/24".parse().unwrap()],
-        start_time_us: now_us - 3_600_000_000,
-        duration_s: 60,
-        sources: None,
-    };
-    let pcap = dir.join("replay.pcap");
-    generate(&config, &pool, std::fs::File::create(&pcap).unwrap()).unwrap();
-    let mut ingest = Ingest::new(IngestRules {
-        dark_prefixes: PrefixSet::new(vec!["192.0.2.0/24".parse().unwrap()]),
-        ..IngestRules::default()
-    });
-    let mut file = CaptureFile::open(&pcap).unwrap();
-    while let Some(event) = file.next_frame() {
-        if let FrameEvent::Frame(frame) = event.unwrap() {
-            ingest.push(frame.timestamp_ns, frame.link, frame.data);
-        }
-    }
-    (pcap, ingest.counters().kept)
 }
 
 /// Rows in the committed Parquet files of a dataset folder.
@@ -115,7 +87,7 @@ fn sensor_uploads_over_https_to_the_real_collector() {
     let collector = CollectorProcess::start(NIGHTJAR, Path::new(collector_config));
     let port = collector.port().to_string();
 
-    let (pcap, kept) = make_capture(dir.path(), 4_000);
+    let (pcap, kept) = make_capture(dir.path(), "replay.pcap", 4_000, 21, 60);
     let sensor_config = dir.path().join("sensor.toml");
     std::fs::write(
         &sensor_config,
@@ -209,7 +181,7 @@ fn collector_down_and_killed_while_the_sensor_replays_everything_arrives_once() 
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     std::fs::write(dir.path().join("sensor.token"), &added.stdout).unwrap();
 
-    let (pcap, kept) = make_capture(dir.path(), 6_000);
+    let (pcap, kept) = make_capture(dir.path(), "replay.pcap", 6_000, 21, 60);
     let sensor_config = dir.path().join("sensor.toml");
     std::fs::write(
         &sensor_config,

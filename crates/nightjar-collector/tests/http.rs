@@ -102,40 +102,40 @@ fn parquet_files(dataset: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Every record batch of the given Parquet files.
+fn read_all(files: &[PathBuf]) -> Vec<RecordBatch> {
+    let mut batches = Vec::new();
+    for path in files {
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+                .unwrap()
+                .build()
+                .unwrap();
+        batches.extend(reader.map(|b| b.unwrap()));
+    }
+    batches
+}
+
+/// Rows in the files, and the countries attached to them.
 fn parquet_rows(files: &[PathBuf]) -> (u64, Vec<String>) {
     use arrow::array::{Array, AsArray};
     let mut rows = 0;
     let mut countries = Vec::new();
-    for path in files {
-        let reader =
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
-                .unwrap()
-                .build()
-                .unwrap();
-        for batch in reader {
-            let batch = batch.unwrap();
-            rows += batch.num_rows() as u64;
-            let country = batch.column_by_name("country").unwrap().as_string::<i32>().clone();
-            countries.extend((0..country.len()).filter(|i| !country.is_null(*i)).map(|i| country.value(i).to_string()));
-        }
+    for batch in read_all(files) {
+        rows += batch.num_rows() as u64;
+        let country = batch.column_by_name("country").unwrap().as_string::<i32>().clone();
+        countries.extend((0..country.len()).filter(|i| !country.is_null(*i)).map(|i| country.value(i).to_string()));
     }
     (rows, countries)
 }
 
+/// The ASNs attached to the rows of the files.
 fn asns_of(files: &[PathBuf]) -> Vec<u32> {
     use arrow::array::{Array, AsArray};
     let mut asns = Vec::new();
-    for path in files {
-        let reader =
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
-                .unwrap()
-                .build()
-                .unwrap();
-        for batch in reader {
-            let batch = batch.unwrap();
-            let asn = batch.column_by_name("asn").unwrap().as_primitive::<arrow::datatypes::UInt32Type>().clone();
-            asns.extend((0..asn.len()).filter(|i| !asn.is_null(*i)).map(|i| asn.value(i)));
-        }
+    for batch in read_all(files) {
+        let asn = batch.column_by_name("asn").unwrap().as_primitive::<arrow::datatypes::UInt32Type>().clone();
+        asns.extend((0..asn.len()).filter(|i| !asn.is_null(*i)).map(|i| asn.value(i)));
     }
     asns
 }
