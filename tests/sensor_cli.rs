@@ -97,7 +97,8 @@ fn spooled_files(dir: &Path) -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_arrives_whole_and_the_summary_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let (pcap, kept) = make_capture(dir.path(), "a.pcap", 3_000, 11, 60);
+    let (pcap, ingest) = make_capture(dir.path(), "a.pcap", 3_000, 11, 60);
+    let kept = ingest.counters().kept;
     let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
     let config = write_config(dir.path(), &receiver.url(), &pcap, "fast");
     let out = wait_output(spawn_sensor(&config), "nightjar sensor").await;
@@ -118,7 +119,8 @@ async fn a_replay_arrives_whole_and_the_summary_says_so() {
 async fn sigkill_then_restart_uploads_the_spool_without_repeating_a_seq() {
     let dir = tempfile::tempdir().unwrap();
     let (slow, _) = make_capture(dir.path(), "slow.pcap", 3_000, 12, 30);
-    let (fast, fast_kept) = make_capture(dir.path(), "fast.pcap", 700, 13, 60);
+    let (fast, ingest) = make_capture(dir.path(), "fast.pcap", 700, 13, 60);
+    let fast_kept = ingest.counters().kept;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}");
 

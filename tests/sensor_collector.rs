@@ -87,7 +87,8 @@ fn sensor_uploads_over_https_to_the_real_collector() {
     let collector = CollectorProcess::start(NIGHTJAR, Path::new(collector_config));
     let port = collector.port().to_string();
 
-    let (pcap, kept) = make_capture(dir.path(), "replay.pcap", 4_000, 21, 60);
+    let (pcap, ingest) = make_capture(dir.path(), "replay.pcap", 4_000, 21, 60);
+    let kept = ingest.counters().kept;
     let sensor_config = dir.path().join("sensor.toml");
     std::fs::write(
         &sensor_config,
@@ -181,7 +182,8 @@ fn collector_down_and_killed_while_the_sensor_replays_everything_arrives_once() 
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     std::fs::write(dir.path().join("sensor.token"), &added.stdout).unwrap();
 
-    let (pcap, kept) = make_capture(dir.path(), "replay.pcap", 6_000, 21, 60);
+    let (pcap, ingest) = make_capture(dir.path(), "replay.pcap", 6_000, 21, 60);
+    let kept = ingest.counters().kept;
     let sensor_config = dir.path().join("sensor.toml");
     std::fs::write(
         &sensor_config,

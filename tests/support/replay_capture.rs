@@ -1,5 +1,6 @@
 //! Captures for the sensor tests: recent generated traffic aimed at
-//! 192.0.2.0/24, and how many packets a sensor keeps from it.
+//! 192.0.2.0/24, and what a sensor keeps from it. Shared by the sensor
+//! crate's tests and the binary's.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,12 +13,16 @@ use nightjar_record::{Ingest, IngestRules};
 /// The dark prefix every test capture aims at.
 pub const DARK: &str = "192.0.2.0/24";
 
-/// Write `dir/name`: `packets` frames starting an hour ago, spread over
-/// `duration_s`. Returns the file and how many packets the per-frame path
-/// keeps from it (what a sensor must deliver).
-pub fn make_capture(dir: &Path, name: &str, packets: u64, seed: u64, duration_s: u64) -> (PathBuf, u64) {
-    let pool =
-        SourcePool::new([("JP", "133.0.0.0/8".parse::<Prefix>().unwrap()), ("NL", "193.0.0.0/8".parse().unwrap())]);
+/// Write `dir/name`: `packets` frames starting an hour ago (recent, so a
+/// collector's clock-skew check passes), spread over `duration_s`. Returns
+/// the file and the per-frame path fed with it: its counters and pending
+/// records are what a sensor must deliver.
+pub fn make_capture(dir: &Path, name: &str, packets: u64, seed: u64, duration_s: u64) -> (PathBuf, Ingest) {
+    let pool = SourcePool::new([
+        ("JP", "133.0.0.0/8".parse::<Prefix>().unwrap()),
+        ("NL", "193.0.0.0/8".parse().unwrap()),
+        ("US", "3.0.0.0/8".parse().unwrap()),
+    ]);
     let now_us = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64;
     let config = GeneratorConfig {
         packets,
@@ -39,5 +44,5 @@ pub fn make_capture(dir: &Path, name: &str, packets: u64, seed: u64, duration_s:
             ingest.push(frame.timestamp_ns, frame.link, frame.data);
         }
     }
-    (pcap, ingest.counters().kept)
+    (pcap, ingest)
 }

@@ -7,17 +7,17 @@
 mod receiver;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{TimestampMicrosecondType, UInt16Type, UInt32Type};
 use arrow::record_batch::RecordBatch;
-use nightjar_capture::{CaptureFile, FrameEvent};
-use nightjar_generate::{GeneratorConfig, SourcePool, generate};
-use nightjar_packet::{Prefix, PrefixSet};
-use nightjar_record::{Ingest, IngestRules, col};
+use nightjar_record::col;
 use nightjar_sensor::{Sensor, SensorConfig, SensorError};
 use receiver::{Receiver, Scripted};
+
+#[path = "../../../tests/support/replay_capture.rs"]
+mod replay_capture;
 
 const SENSOR: &str = "test-1";
 const TOKEN: &str = "t0ken-for-tests";
@@ -62,33 +62,7 @@ struct Capture {
 }
 
 fn make_capture(dir: &Path, name: &str, packets: u64, seed: u64, duration_s: u64) -> Capture {
-    let pool = SourcePool::new([
-        ("JP", "133.0.0.0/8".parse::<Prefix>().unwrap()),
-        ("NL", "193.0.0.0/8".parse().unwrap()),
-        ("US", "3.0.0.0/8".parse().unwrap()),
-    ]);
-    let now_us = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64;
-    let config = GeneratorConfig {
-        packets,
-        seed,
-        dark_prefixes: vec![DARK.parse().unwrap()],
-        // Recent, so the receiver's clock-skew check (7 days) passes.
-        start_time_us: now_us - 3_600_000_000,
-        duration_s,
-        sources: None,
-    };
-    let pcap = dir.join(name);
-    generate(&config, &pool, std::fs::File::create(&pcap).unwrap()).unwrap();
-    let mut ingest = Ingest::new(IngestRules {
-        dark_prefixes: PrefixSet::new(vec![DARK.parse().unwrap()]),
-        ..IngestRules::default()
-    });
-    let mut file = CaptureFile::open(&pcap).unwrap();
-    while let Some(event) = file.next_frame() {
-        if let FrameEvent::Frame(frame) = event.unwrap() {
-            ingest.push(frame.timestamp_ns, frame.link, frame.data);
-        }
-    }
+    let (pcap, mut ingest) = replay_capture::make_capture(dir, name, packets, seed, duration_s);
     let expected = keys(&[ingest.finish_batch(SENSOR, 0)]);
     assert!(expected.len() as u64 > packets * 9 / 10, "the capture is mostly dark traffic");
     Capture { pcap, expected }
