@@ -1,0 +1,54 @@
+//! How to open the dataset: where it is, which geo databases the SQL functions use, per-query limits.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Limits that apply to every query on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// The most memory one query may hold for its operators (hash tables, sorts, buffers), in bytes.
+    /// Nothing spills to disk: a query that needs more stops with [`crate::QueryError::MemoryLimit`].
+    pub memory_bytes: usize,
+    /// The longest one query may run, from planning to its last row.
+    pub time: Duration,
+}
+
+impl QueryLimits {
+    /// 4 GiB of memory and 10 minutes per query.
+    pub const DEFAULT: QueryLimits = QueryLimits { memory_bytes: 4 << 30, time: Duration::from_secs(600) };
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits::DEFAULT
+    }
+}
+
+/// Where the query layer finds the dataset and its geo databases.
+#[derive(Clone, Debug)]
+pub struct QueryConfig {
+    /// A local folder (`data/` or `/srv/nightjar/data`) or an object storage URL
+    /// (`s3://bucket/prefix/`, read with the usual `AWS_*` environment variables).
+    pub dataset: String,
+    /// The country database for `geo_country()`; `None`: the bundled one.
+    pub country_db: Option<PathBuf>,
+    /// The ASN database for `geo_asn()` and `geo_as_name()`; `None`: the bundled one.
+    pub asn_db: Option<PathBuf>,
+    /// Per-query limits.
+    pub limits: QueryLimits,
+    /// How many partitions a query runs in parallel; `None`: one per core.
+    pub target_partitions: Option<usize>,
+}
+
+impl QueryConfig {
+    /// The dataset at `dataset`, with the bundled geo databases and default limits.
+    pub fn new(dataset: impl Into<String>) -> QueryConfig {
+        QueryConfig {
+            dataset: dataset.into(),
+            country_db: None,
+            asn_db: None,
+            limits: QueryLimits::DEFAULT,
+            target_partitions: None,
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The analyst query layer: the Parquet dataset as DataFusion tables.
+//!
+//! [`QueryEngine::open`] registers
+//! - `packets`: every packet of the dataset (the packet record schema, see
+//!   `schemas/packet-record-v1.md`) with the `day` partition column;
+//! - the views of [`VIEWS`]: `sources`, `port_activity`, `backscatter_victims`;
+//! - the SQL functions of [`FUNCTIONS`]: addresses as text and back, CIDR membership, prefix
+//!   truncation, country and ASN lookup, port names.
+//!
+//! Analysts' SQL is read-only and runs within per-query memory and time limits.
+//! Filters on `day` prune partitions; filters on `country`, `sensor`, `dst_port` and addresses
+//! (also through `inet_in`) prune row groups and pages by their statistics.
+
+mod config;
+mod display;
+mod engine;
+mod error;
+mod errors;
+pub mod functions;
+mod limited_stream;
+mod table;
+mod views;
+
+pub use config::{QueryConfig, QueryLimits};
+pub use display::{addresses_as_text, text_schema};
+pub use engine::{QueryEngine, QueryOutput};
+pub use error::QueryError;
+pub use errors::{SqlLocation, error_location};
+pub use functions::{FUNCTIONS, FunctionDoc};
+pub use limited_stream::LimitedStream;
+pub use table::{DAY_COLUMN, PACKETS_TABLE, packets_schema};
+pub use views::{VIEWS, View};
+
+/// DataFusion's statement type, as [`QueryEngine::parse`] returns it.
+pub use datafusion::sql::parser::Statement;
