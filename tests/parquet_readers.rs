@@ -1,6 +1,7 @@
 //! The dataset `nightjar import` writes opens in DuckDB and pyarrow (the real
 //! Python packages) with the schema of `schemas/`, and both agree with the
-//! import's own counts.
+//! import's own counts and with `nightjar sql` on rows, classes and
+//! distinct sources per country.
 //!
 //! Needs `python3` with `duckdb` and `pyarrow` (`pip install duckdb pyarrow`);
 //! skips without them unless `NIGHTJAR_SYSTEM_TESTS=require`.
@@ -91,6 +92,34 @@ fn duckdb_and_pyarrow_read_the_imported_dataset_and_agree_with_the_import() {
     assert_eq!(seen["duckdb"]["countries"], seen["pyarrow"]["countries"], "per-country distinct sources");
     let countries = seen["duckdb"]["countries"].as_object().unwrap();
     assert!(countries.len() > 20, "generated sources span many countries: {countries:?}");
+
+    // `nightjar sql` over the same files gives the same answers.
+    let data = dataset.to_str().unwrap();
+    let ours = run_nightjar(&[
+        "sql",
+        "--data",
+        data,
+        "--format",
+        "jsonl",
+        "-c",
+        "SELECT count(*) AS n FROM packets",
+        "-c",
+        "SELECT coalesce(country, '--') AS country, count(DISTINCT src_ip) AS sources FROM packets GROUP BY 1",
+        "-c",
+        "SELECT class, count(*) AS n FROM packets GROUP BY class",
+    ]);
+    let lines: Vec<Value> = ours.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
+    assert_eq!(lines[0]["n"], kept, "nightjar sql row count");
+    let sql_countries: serde_json::Map<String, Value> = lines
+        .iter()
+        .filter(|line| line.get("sources").is_some())
+        .map(|line| (line["country"].as_str().unwrap().to_owned(), line["sources"].clone()))
+        .collect();
+    assert_eq!(&sql_countries, countries, "nightjar sql vs DuckDB: distinct sources per country");
+    for line in lines.iter().filter(|line| line.get("class").is_some()) {
+        let class = line["class"].as_str().unwrap();
+        assert_eq!(line["n"], seen["duckdb"]["classes"][class], "nightjar sql vs DuckDB: class {class}");
+    }
 
     // Every column of the contract, in order, then the hive partition column.
     let contract: Value =

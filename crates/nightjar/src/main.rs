@@ -9,6 +9,7 @@ mod generate;
 mod geo;
 mod import;
 mod sensor;
+mod sql;
 mod summary;
 
 /// Nightjar watches unused ("dark") address blocks: every packet that arrives
@@ -45,6 +46,11 @@ enum Command {
     /// GeoIP and ASN database tools: `geo build-asn` turns the CC BY 4.0
     /// ASN CSV files of @ip-location-db/asn into an mmdb.
     Geo(geo::GeoArgs),
+    /// Query the dataset with SQL (DataFusion): an interactive shell, or
+    /// `-c "SQL"` / `-f FILE.sql`; tables `packets`, `sources`,
+    /// `port_activity`, `backscatter_victims`; output as a table, CSV, JSON
+    /// lines or Parquet. Read-only.
+    Sql(sql::SqlArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +64,7 @@ fn main() -> ExitCode {
         Command::Collector(args) => collector::run(args),
         Command::Sensors(args) => collector::list(args),
         Command::Geo(args) => geo::run(args),
+        Command::Sql(args) => sql::run(args),
         Command::Sensor(args) => sensor::run(args),
     };
     match result {
