@@ -17,6 +17,7 @@
 //!   nested `country.iso_code` and flat `country_code`;
 //! - [`GeoDb::ipv4_networks`] and [`GeoDb::ipv6_networks`] list every
 //!   network with its country;
+//! - [`GeoDb::ipv4_addresses_by_country`] sums the IPv4 space per country;
 //! - [`GeoDb::lookup_asn`] reads ASN databases (GeoLite2-ASN shape);
 //! - [`AsnDbBuilder`] turns the ip-location-db ASN CSV files into such a
 //!   database (`nightjar geo build-asn`);
@@ -48,6 +49,7 @@ mod enrich;
 mod error;
 mod networks;
 mod record;
+mod space;
 
 pub use asn_build::{
     ASN_DATABASE_TYPE, AsnBuildError, AsnBuildReport, AsnDbBuilder, AsnDbOptions, AsnOverlap, BuiltAsnDb, CsvLine,

@@ -36,12 +36,18 @@ pub struct GenerateArgs {
     sources: Option<u32>,
 }
 
-/// Run `nightjar generate`.
-pub fn run(args: GenerateArgs) -> Result<()> {
+/// Sources drawn from every network of the bundled country database, so that each country
+/// appears in proportion to its address space and the collector attributes it back.
+pub fn world_sources() -> Result<SourcePool> {
     let geo = GeoDb::embedded_country();
     let mut networks = geo.ipv4_networks().context("reading networks from the bundled country database")?;
     networks.extend(geo.ipv6_networks().context("reading networks from the bundled country database")?);
-    let pool = SourcePool::new(networks.into_iter().map(|(country, prefix)| (country.as_str().to_string(), prefix)));
+    Ok(SourcePool::new(networks.into_iter().map(|(country, prefix)| (country.as_str().to_string(), prefix))))
+}
+
+/// Run `nightjar generate`.
+pub fn run(args: GenerateArgs) -> Result<()> {
+    let pool = world_sources()?;
     let start_time_us = match args.start {
         Some(date) => {
             date.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp_micros()).unwrap_or(DEFAULT_START_TIME_US)

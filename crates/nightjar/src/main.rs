@@ -5,9 +5,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod collector;
+mod demo;
 mod generate;
 mod geo;
 mod import;
+mod publish;
+mod risk;
 mod sensor;
 mod sql;
 mod summary;
@@ -25,6 +28,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// See the whole pipeline work in about a minute, with nothing to set up:
+    /// generated darknet traffic, a sensor uploading to a collector over
+    /// loopback, the Parquet dataset, the risk table and the published site.
+    Demo(demo::DemoArgs),
     /// Turn pcap/pcapng captures into a Parquet dataset (offline: decode,
     /// classify, write day partitions exactly as the collector does).
     Import(import::ImportArgs),
@@ -51,6 +58,13 @@ enum Command {
     /// `port_activity`, `backscatter_victims`; output as a table, CSV, JSON
     /// lines or Parquet. Read-only.
     Sql(sql::SqlArgs),
+    /// Per-country (or per-ASN) risk indicators: distinct risky sources per
+    /// period, score, rank, rate per million addresses, excess and coverage,
+    /// computed by SQL over the dataset (`--show-sql` prints it).
+    Risk(risk::RiskArgs),
+    /// Write the static statistics site (world map, rankings, country and
+    /// risk pages) and its open data (CSV, JSON, datapackage.json).
+    Publish(publish::PublishArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +73,7 @@ fn main() -> ExitCode {
     let long_running = matches!(cli.command, Command::Sensor(_) | Command::Collector(_));
     init_logging(if long_running { "info" } else { "warn" });
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Import(args) => import::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Collector(args) => collector::run(args),
@@ -66,6 +81,8 @@ fn main() -> ExitCode {
         Command::Geo(args) => geo::run(args),
         Command::Sql(args) => sql::run(args),
         Command::Sensor(args) => sensor::run(args),
+        Command::Risk(args) => risk::run(args),
+        Command::Publish(args) => publish::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

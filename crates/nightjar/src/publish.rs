@@ -1,0 +1,76 @@
+//! `nightjar publish`: the static statistics site and open data files.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use clap::Args;
+use nightjar_risk::{Exclusions, PeriodKind, PublishOptions, Taxonomy, publish};
+
+use crate::risk::{address_space, open_engine, resolve_days};
+
+/// Arguments of `nightjar publish`.
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    /// The dataset folder (what `nightjar import --out` or the collector wrote), or an s3:// URL.
+    #[arg(long, value_name = "DIR")]
+    pub data: String,
+    /// The folder to write the site into (index.html, pages, data/); created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// First day (UTC, YYYY-MM-DD); default: the dataset's first day.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<NaiveDate>,
+    /// Last day (UTC, YYYY-MM-DD), inclusive; default: the dataset's last day.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<NaiveDate>,
+    /// ASN rows with fewer than K sources are suppressed; the site says how many.
+    #[arg(long, default_value_t = 3, value_name = "K")]
+    pub k: u64,
+    /// The period length of the front page's map and ranking (its latest period with data).
+    #[arg(long, default_value = "month", value_name = "PERIOD")]
+    pub period: PeriodKind,
+    /// The risk of the front page's map and ranking.
+    #[arg(long = "risk", default_value = "any", value_name = "SLUG")]
+    pub risk: String,
+    /// Count sources in the research-scanner list too (left out by default).
+    #[arg(long)]
+    pub include_research: bool,
+    /// Count packets classed as likely spoofed too (left out by default).
+    #[arg(long)]
+    pub include_spoofed: bool,
+    /// The country database whose address space gives rates (default: the bundled one, as at import).
+    #[arg(long, value_name = "FILE.mmdb")]
+    pub country_db: Option<PathBuf>,
+}
+
+pub fn run(args: PublishArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    runtime.block_on(run_async(args))
+}
+
+async fn run_async(args: PublishArgs) -> Result<()> {
+    let taxonomy = Taxonomy::embedded();
+    taxonomy.get(&args.risk)?;
+    let engine = open_engine(&args.data, args.country_db.as_ref()).await?;
+    let (from, to) = resolve_days(&engine, args.from, args.to).await?;
+    let space = address_space(args.country_db.as_ref())?;
+    let options = PublishOptions {
+        from,
+        to,
+        headline_period: args.period,
+        headline_risk: args.risk.clone(),
+        k: args.k,
+        exclusions: Exclusions { research: !args.include_research, spoofed: !args.include_spoofed },
+    };
+    let summary = publish(engine.context(), &args.out, &options, &taxonomy, &space)
+        .await
+        .with_context(|| format!("publishing into {}", args.out.display()))?;
+    println!("site written:      {}", args.out.join("index.html").display());
+    println!("days:              {from} to {to}");
+    println!("front page period: {}", summary.headline);
+    println!("files:             {}", summary.files);
+    println!("country pages:     {}", summary.countries);
+    println!("ASN rows suppressed (fewer than {} sources): {}", args.k, summary.suppressed_asn_rows);
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! `nightjar risk` end to end: its counts agree exactly with DuckDB's own SQL
+//! over the same Parquet, `--show-sql` prints readable SQL, and bad
+//! arguments get clear errors.
+//!
+//! The DuckDB comparison needs `python3` with `duckdb`; it skips without it
+//! unless `NIGHTJAR_SYSTEM_TESTS=require`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+#[path = "support/risk_data.rs"]
+mod risk_data;
+
+use risk_data::{NIGHTJAR, dataset, nightjar};
+
+fn repo_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn duckdb_available() -> bool {
+    let ok = Command::new("python3").args(["-c", "import duckdb"]).output().is_ok_and(|out| out.status.success());
+    if !ok {
+        let why = "python3 with the duckdb package is not available";
+        if std::env::var("NIGHTJAR_SYSTEM_TESTS").is_ok_and(|v| v == "require") {
+            panic!("NIGHTJAR_SYSTEM_TESTS=require, but {why}");
+        }
+        eprintln!("skipped: risk_cli duckdb comparison: {why}");
+    }
+    ok
+}
+
+/// `nightjar risk --format json` rows as "period|country|risk" → sources.
+fn nightjar_counts(data: &Path, period: &str) -> BTreeMap<String, u64> {
+    let out = nightjar(&["risk", "--data", data.to_str().unwrap(), "--period", period, "--format", "json"]);
+    let report: Value = serde_json::from_str(&out).expect("risk prints JSON");
+    assert_eq!(report["research_scanners_excluded"], true);
+    assert_eq!(report["likely_spoofed_excluded"], true);
+    report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| {
+            let key = format!(
+                "{}|{}|{}",
+                row["period"].as_str().unwrap(),
+                row["country"].as_str().unwrap(),
+                row["risk"].as_str().unwrap()
+            );
+            (key, row["sources"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn duckdb_counts_the_same_distinct_sources_per_country_day_and_week() {
+    if !duckdb_available() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let data = dataset(work.path());
+    for period in ["day", "week"] {
+        let ours = nightjar_counts(&data, period);
+        let out = Command::new("python3")
+            .arg(repo_root().join("tests/readers/risk_counts.py"))
+            .arg(&data)
+            .arg(period)
+            .output()
+            .expect("python3 runs");
+        assert!(out.status.success(), "risk_counts.py failed: {}", String::from_utf8_lossy(&out.stderr));
+        let theirs: BTreeMap<String, u64> = serde_json::from_slice(&out.stdout).expect("risk_counts.py prints JSON");
+        assert!(ours.len() > 100, "a realistic dataset has many (period, country, risk) rows: {}", ours.len());
+        assert!(ours.keys().any(|k| k.ends_with("|mirai")) && ours.keys().any(|k| k.ends_with("|ddos-victim")));
+        let differ: Vec<String> = ours
+            .keys()
+            .chain(theirs.keys())
+            .filter(|k| ours.get(*k) != theirs.get(*k))
+            .map(|k| format!("{k}: nightjar {:?}, duckdb {:?}", ours.get(k), theirs.get(k)))
+            .collect();
+        assert!(differ.is_empty(), "per {period}, {} rows differ:\n{}", differ.len(), differ.join("\n"));
+    }
+}
+
+#[test]
+fn show_sql_prints_the_query_and_bad_arguments_are_explained() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("empty");
+    std::fs::create_dir_all(&data).unwrap();
+    let data_text = data.to_str().unwrap();
+    let sql = nightjar(&[
+        "risk",
+        "--data",
+        data_text,
+        "--period",
+        "month",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--risk",
+        "telnet",
+        "--show-sql",
+    ]);
+    assert!(sql.contains("WHERE day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"), "{sql}");
+    assert!(sql.contains("CAST(date_trunc('month', day) AS DATE) AS period_start"), "{sql}");
+    assert!(sql.contains("AS \"telnet\""), "{sql}");
+    assert!(sql.contains("count(DISTINCT dst_ip) AS dark_addresses"), "{sql}");
+    let included = nightjar(&[
+        "risk",
+        "--data",
+        data_text,
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-02",
+        "--include-research",
+        "--include-spoofed",
+        "--show-sql",
+    ]);
+    assert!(!included.contains("research IS NULL") && !included.contains("spoof IS NULL"), "{included}");
+    assert!(included.contains("research scanners included; likely-spoofed packets included"), "{included}");
+
+    let run = |args: &[&str]| Command::new(NIGHTJAR).args(args).output().expect("nightjar runs");
+    let unknown = run(&["risk", "--data", data_text, "--from", "2026-11-01", "--to", "2026-11-02", "--risk", "nope"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown risk `nope`; known risks: mirai, telnet"));
+    let backwards = run(&["risk", "--data", data_text, "--from", "2026-11-05", "--to", "2026-11-02"]);
+    assert!(String::from_utf8_lossy(&backwards.stderr).contains("swap --from and --to"), "{backwards:?}");
+    let period = run(&["risk", "--data", data_text, "--period", "fortnight"]);
+    assert!(String::from_utf8_lossy(&period.stderr).contains("use day, week, month, quarter or year"), "{period:?}");
+    // An empty dataset over given days: coverage 0 and no rows, not an error.
+    let empty = nightjar(&["risk", "--data", data_text, "--from", "2026-11-01", "--to", "2026-11-01"]);
+    assert!(empty.contains("# coverage 2026-11-01: 0 sensors, 0 dark addresses observed"), "{empty}");
+}

@@ -1,0 +1,49 @@
+//! A realistic multi-day dataset for the risk and publish tests: `nightjar
+//! generate` over three days, IPv4 and IPv6 darknets, then `nightjar import`
+//! (countries and ASNs from the bundled databases).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
+
+/// The darknets the traffic is aimed at; no published file may name them.
+pub const DARK_PREFIXES: [&str; 2] = ["192.0.2.0/24", "2001:db8:7::/48"];
+
+/// Run nightjar; it must succeed. Returns stdout.
+pub fn nightjar(args: &[&str]) -> String {
+    let out = Command::new(NIGHTJAR).args(args).output().expect("the nightjar binary runs");
+    assert!(
+        out.status.success(),
+        "nightjar {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("nightjar prints UTF-8")
+}
+
+/// Generate and import 30,000 packets from 2026-11-21 over three days into `work/dataset`.
+pub fn dataset(work: &Path) -> PathBuf {
+    let pcap = work.join("dark.pcap");
+    let dataset = work.join("dataset");
+    let pcap_text = pcap.to_str().expect("utf-8 path");
+    nightjar(&[
+        "generate",
+        "--out",
+        pcap_text,
+        "--packets",
+        "30000",
+        "--seed",
+        "17",
+        "--start",
+        "2026-11-21",
+        "--duration",
+        "259200",
+        "--dark-prefix",
+        DARK_PREFIXES[0],
+        "--dark-prefix",
+        DARK_PREFIXES[1],
+    ]);
+    nightjar(&["import", pcap_text, "--out", dataset.to_str().expect("utf-8 path"), "--quiet"]);
+    dataset
+}
