@@ -12,6 +12,7 @@ mod import;
 mod publish;
 mod risk;
 mod sensor;
+mod serve_sql;
 mod sql;
 mod summary;
 
@@ -65,12 +66,16 @@ enum Command {
     /// Write the static statistics site (world map, rankings, country and
     /// risk pages) and its open data (CSV, JSON, datapackage.json).
     Publish(publish::PublishArgs),
+    /// Serve the dataset over Arrow Flight SQL (for ADBC, JDBC and
+    /// dashboards): bearer tokens, TLS, read-only SQL within per-query
+    /// limits; `serve-sql add-token NAME` lets an analyst in.
+    ServeSql(serve_sql::ServeSqlArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The long-running components report their counters in info lines.
-    let long_running = matches!(cli.command, Command::Sensor(_) | Command::Collector(_));
+    let long_running = matches!(cli.command, Command::Sensor(_) | Command::Collector(_) | Command::ServeSql(_));
     init_logging(if long_running { "info" } else { "warn" });
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
@@ -83,6 +88,7 @@ fn main() -> ExitCode {
         Command::Sensor(args) => sensor::run(args),
         Command::Risk(args) => risk::run(args),
         Command::Publish(args) => publish::run(args),
+        Command::ServeSql(args) => serve_sql::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,111 @@
+//! `nightjar serve-sql`: the Arrow Flight SQL server for remote tools (ADBC, JDBC, dashboards),
+//! and `nightjar serve-sql add-token NAME` to let an analyst in.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use nightjar_flight::{FlightSqlConfig, tokens};
+use nightjar_query::{QueryConfig, QueryEngine, QueryLimits};
+
+/// Arguments of `nightjar serve-sql`.
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServeSqlArgs {
+    /// The tokens file: one `NAME SHA256-OF-TOKEN` line per analyst, read again when it changes
+    /// (delete a line to revoke). `serve-sql add-token NAME` adds one.
+    #[arg(long, value_name = "FILE", global = true)]
+    tokens: Option<PathBuf>,
+    /// The dataset: a folder written by the collector or `nightjar import`, or an `s3://bucket/prefix`
+    /// URL (credentials and endpoint from the AWS_* environment variables).
+    #[arg(long, default_value = "data", value_name = "DIR|URL")]
+    data: String,
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:50051", value_name = "ADDR:PORT")]
+    listen: SocketAddr,
+    /// TLS certificate chain (PEM). Without `--tls-cert` and `--tls-key` the server speaks plain
+    /// gRPC, allowed only on a loopback address unless `--allow-insecure`.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Allow plain gRPC on a non-loopback address (behind a TLS-terminating proxy).
+    #[arg(long)]
+    allow_insecure: bool,
+    /// Country database for geo_country() (MaxMind format). Default: the bundled one.
+    #[arg(long, value_name = "FILE.mmdb")]
+    country_db: Option<PathBuf>,
+    /// ASN database for geo_asn() and geo_as_name() (MaxMind format). Default: the bundled one.
+    #[arg(long, value_name = "FILE.mmdb")]
+    asn_db: Option<PathBuf>,
+    /// The most memory one query may use, e.g. 512MiB or 8GiB; beyond it the query stops with an error.
+    #[arg(long, default_value = "4GiB", value_parser = crate::sql::parse_bytes, value_name = "SIZE")]
+    memory_limit: usize,
+    /// The longest one query may run, e.g. 30s or 10m.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration, value_name = "DURATION")]
+    time_limit: Duration,
+    #[command(subcommand)]
+    action: Option<ServeSqlAction>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum ServeSqlAction {
+    /// Add an analyst to the tokens file (created if missing) and print the new token, shown only
+    /// now. The running server accepts it at once.
+    AddToken {
+        /// The analyst's name: 1–64 letters, digits, `.`, `_`, `-` or `@`.
+        name: String,
+    },
+}
+
+/// Run `nightjar serve-sql`.
+pub fn run(args: ServeSqlArgs) -> Result<()> {
+    let tokens_file = args.tokens.clone().context("`--tokens FILE` is required")?;
+    if let Some(ServeSqlAction::AddToken { name }) = &args.action {
+        let token = tokens::add_token(&tokens_file, name)?;
+        eprintln!(
+            "token `{name}` added to {}; the token (shown only now; clients send it as \
+             `authorization: Bearer TOKEN`, or as the password of a handshake):",
+            tokens_file.display()
+        );
+        println!("{token}");
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    runtime.block_on(serve(args, tokens_file))
+}
+
+async fn serve(args: ServeSqlArgs, tokens_file: PathBuf) -> Result<()> {
+    let mut query = QueryConfig::new(args.data.clone());
+    query.country_db = args.country_db;
+    query.asn_db = args.asn_db;
+    query.limits = QueryLimits { memory_bytes: args.memory_limit, time: args.time_limit };
+    let config = FlightSqlConfig {
+        listen: args.listen,
+        tokens: tokens_file,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        allow_insecure: args.allow_insecure,
+    };
+    // Refuse a bad configuration before the dataset is opened.
+    config.check()?;
+    let engine = QueryEngine::open(query).await.with_context(|| format!("opening the dataset {}", args.data))?;
+    let mut server = nightjar_flight::start(config, Arc::new(engine)).await?;
+    let scheme = if server.tls { "grpc+tls" } else { "grpc" };
+    eprintln!("nightjar serve-sql listening on {scheme}://{}", server.addr);
+    let signalled = tokio::select! {
+        () = crate::collector::shutdown_signal() => true,
+        failed = server.wait() => {
+            failed?;
+            false
+        }
+    };
+    if signalled {
+        eprintln!("nightjar serve-sql stopping");
+        server.shutdown(Duration::from_secs(10)).await?;
+    }
+    Ok(())
+}
