@@ -124,6 +124,16 @@ fn summary_number(log: &str, label: &str) -> u64 {
 
 #[test]
 fn live_sensor_delivers_every_dark_packet_tcpdump_saw() {
+    live_capture("ring");
+}
+
+#[test]
+fn live_sensor_through_pnet_delivers_every_dark_packet_tcpdump_saw() {
+    live_capture("pnet");
+}
+
+/// Real scans into the darknet, captured live with the capture `method` of the sensor's config.
+fn live_capture(method: &str) {
     let Some(tools) = prepare("sensor_live", &[Need::Tool("nmap"), Need::Tool("hping3")]) else { return };
     let net = Darknet::build(&tools, Options::default());
     let dir = tempfile::tempdir().expect("a temporary folder");
@@ -146,6 +156,7 @@ max_backoff = "1s"
 [capture]
 interface = "d0"
 promiscuous = true
+method = "{method}"
 
 [filter]
 dark_prefixes = ["{DARK_V4}", "{DARK_V6}"]
@@ -217,8 +228,11 @@ log_interval = "1s"
     assert_eq!(kept, expected_count as u64, "{log}");
     assert_eq!(captured, kept + filtered + not_ip + malformed, "{log}");
     assert_eq!(summary_number(&log, "left in spool"), 0, "{log}");
+    if method == "ring" {
+        assert_eq!(summary_number(&log, "kernel dropped"), 0, "{log}");
+    }
     eprintln!(
-        "tcpdump: {frames_seen} frames, {expected_count} to the dark prefixes; sensor: {captured} captured, {kept} kept, {filtered} filtered, {not_ip} not IP, {malformed} malformed"
+        "{method}: tcpdump: {frames_seen} frames, {expected_count} to the dark prefixes; sensor: {captured} captured, {kept} kept, {filtered} filtered, {not_ip} not IP, {malformed} malformed"
     );
     // The receiver's thread leaves the namespace before `net` deletes it.
     drop(receiver);

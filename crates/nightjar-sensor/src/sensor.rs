@@ -21,7 +21,7 @@ use nightjar_record::{Ingest, IngestRules, RecordOptions};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle as TaskHandle;
 
-use crate::capture::{FrameSource, LiveSource, ReplaySource, find_interface};
+use crate::capture::{CaptureMethod, FrameSource, LiveSource, ReplaySource, RingSource, find_interface};
 use crate::config::SensorConfig;
 use crate::error::{ConfigError, SensorError};
 use crate::heartbeat::Heartbeat;
@@ -65,7 +65,13 @@ impl Sensor {
         let prepared = Prepared::new(&config, storage)?;
         let stop: Stop = Arc::new(StopSignal::default());
         let source: Box<dyn FrameSource> = match &config.capture.interface {
-            Some(interface) => Box::new(LiveSource::open(interface, config.capture.promiscuous)?),
+            Some(interface) => match config.capture.method {
+                CaptureMethod::Ring => {
+                    let index = find_interface(interface)?.index;
+                    Box::new(RingSource::open(interface, index, config.capture.promiscuous)?)
+                }
+                CaptureMethod::Pnet => Box::new(LiveSource::open(interface, config.capture.promiscuous)?),
+            },
             None => Box::new(ReplaySource::new(
                 config.capture.replay.clone(),
                 config.capture.replay_pace,

@@ -66,6 +66,7 @@ async fn shutdown_signal() {
 fn print_summary(s: &MetricsSnapshot) {
     println!("sensor stopped after {}s", s.uptime_s);
     println!("frames captured    {:>12}", s.captured);
+    println!("kernel dropped     {:>12}", s.kernel_dropped);
     println!("packets kept       {:>12}", s.kept);
     println!("filtered           {:>12}", s.filtered());
     println!("  outside dark     {:>12}", s.filtered_outside_dark);

@@ -35,6 +35,23 @@ pub struct CaptureConfig {
     /// running (heartbeats, retries) until stopped.
     #[serde(default = "default_true")]
     pub exit_after_replay: bool,
+    /// Live capture: `"ring"` (default) reads through a TPACKET_V3 ring
+    /// shared with the kernel (kernel timestamps, kernel drop counts, many
+    /// frames per wake-up); `"pnet"` reads one frame per system call through
+    /// pnet's datalink channel, for kernels without TPACKET_V3 (before 3.2).
+    #[serde(default)]
+    pub method: CaptureMethod,
+}
+
+/// How a live interface is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureMethod {
+    /// A TPACKET_V3 memory-mapped ring.
+    #[default]
+    Ring,
+    /// pnet's datalink channel.
+    Pnet,
 }
 
 /// How fast capture files are replayed.

@@ -1,5 +1,6 @@
-//! Packet sources: a live interface through pnet's datalink channel (Linux
-//! AF_PACKET), or capture files read through `nightjar-capture`.
+//! Packet sources: a live interface (Linux AF_PACKET, through a TPACKET_V3
+//! ring by default, or pnet's datalink channel), or capture files read
+//! through `nightjar-capture`.
 //!
 //! A source only receives. The live channel's sending half is dropped as
 //! soon as the channel is open: the sensor never transmits a frame.
@@ -7,10 +8,12 @@
 mod config;
 mod live;
 mod replay;
+mod ring;
 
-pub use config::{CaptureConfig, ReplayPace};
+pub use config::{CaptureConfig, CaptureMethod, ReplayPace};
 pub(crate) use live::{LiveSource, find_interface};
 pub(crate) use replay::ReplaySource;
+pub(crate) use ring::RingSource;
 
 use nightjar_packet::LinkType;
 
@@ -44,4 +47,10 @@ pub(crate) trait FrameSource: Send {
 
     /// What the source reads, for logs.
     fn describe(&self) -> String;
+
+    /// Frames the kernel dropped since the last call because the sensor did not keep up;
+    /// `None` when the source cannot tell.
+    fn kernel_drops(&mut self) -> Option<u64> {
+        None
+    }
 }

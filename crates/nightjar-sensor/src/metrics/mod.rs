@@ -55,6 +55,8 @@ pub struct Metrics {
     capture_skips: Mutex<BTreeMap<&'static str, u64>>,
     /// Reads from the interface or capture files that failed.
     pub capture_errors: Counter,
+    /// Frames the kernel dropped because the sensor did not keep up (live ring capture).
+    pub kernel_dropped: Counter,
     /// Batches closed by the capture thread (by size, age or shutdown).
     pub batches_closed: Counter,
     /// Batches written to the spool.
@@ -109,6 +111,7 @@ impl Default for Metrics {
             ingest: Mutex::default(),
             capture_skips: Mutex::default(),
             capture_errors: Counter::default(),
+            kernel_dropped: Counter::default(),
             batches_closed: Counter::default(),
             spooled_batches: Counter::default(),
             spooled_rows: Counter::default(),
@@ -172,6 +175,7 @@ impl Metrics {
             malformed: ingest.skipped.malformed(),
             skipped,
             capture_errors: self.capture_errors.get(),
+            kernel_dropped: self.kernel_dropped.get(),
             batches_closed: self.batches_closed.get(),
             spooled_batches: self.spooled_batches.get(),
             spooled_rows: self.spooled_rows.get(),
@@ -220,6 +224,7 @@ pub struct MetricsSnapshot {
     /// Frames and capture-file records skipped, by reason.
     pub skipped: BTreeMap<String, u64>,
     pub capture_errors: u64,
+    pub kernel_dropped: u64,
     pub batches_closed: u64,
     pub spooled_batches: u64,
     pub spooled_rows: u64,
@@ -265,8 +270,9 @@ impl MetricsSnapshot {
     /// One log-friendly line.
     pub fn log_line(&self) -> String {
         format!(
-            "captured={} kept={} filtered={} (outside_dark={} source_dark={} own={}) not_ip={} malformed={} spooled={} uploaded={} duplicate={} retried={} rejected={} dropped_spool_full={} spool_write_errors={} quarantined={} spool_batches={} spool_bytes={} next_seq={}",
+            "captured={} kernel_dropped={} kept={} filtered={} (outside_dark={} source_dark={} own={}) not_ip={} malformed={} spooled={} uploaded={} duplicate={} retried={} rejected={} dropped_spool_full={} spool_write_errors={} quarantined={} spool_batches={} spool_bytes={} next_seq={}",
             self.captured,
+            self.kernel_dropped,
             self.kept,
             self.filtered(),
             self.filtered_outside_dark,
@@ -301,6 +307,12 @@ impl MetricsSnapshot {
                 "Failed reads from the interface or capture files.",
                 "counter",
                 self.capture_errors,
+            ),
+            (
+                "kernel_dropped_frames_total",
+                "Frames the kernel dropped because the sensor did not keep up.",
+                "counter",
+                self.kernel_dropped,
             ),
             ("batches_closed_total", "Batches closed by size, age or shutdown.", "counter", self.batches_closed),
             ("spooled_batches_total", "Batches written to the spool.", "counter", self.spooled_batches),

@@ -98,15 +98,24 @@ impl CaptureLoop {
                     opened_at = None;
                 }
                 if published.elapsed() >= PUBLISH_EVERY {
+                    self.publish_kernel_drops();
                     self.metrics.publish_ingest(self.ingest.counters());
                     published = Instant::now();
                 }
             }
         };
         self.close_batch();
+        self.publish_kernel_drops();
         self.metrics.publish_ingest(self.ingest.counters());
         tracing::info!(source = %self.source.describe(), ?end, "capture stopped");
         end
+    }
+
+    /// Adds what the kernel dropped since the last look to the counters.
+    fn publish_kernel_drops(&mut self) {
+        if let Some(dropped) = self.source.kernel_drops() {
+            self.metrics.kernel_dropped.add(dropped);
+        }
     }
 
     /// Hand the open batch to the spooler; false when the spooler is gone.
