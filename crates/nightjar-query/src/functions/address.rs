@@ -6,17 +6,16 @@
 //!   (or /48 for IPv6; `v6_bits` defaults to 48), still in the stored form, for grouping;
 //! - `ip_cidr(addr, v4_bits [, v6_bits])` → that prefix as text, `'198.51.100.0/24'`.
 
-use arrow::array::{FixedSizeBinaryBuilder, StringBuilder};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, FixedSizeBinaryBuilder, StringBuilder};
 use arrow::datatypes::DataType;
 use datafusion::common::exec_err;
 use datafusion::error::Result;
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature};
 use nightjar_packet::{Addr16, Prefix, as_v4, to_ip};
 
-use super::args::{
-    ADDRESS_BYTES, ADDRESS_TYPE, ArgKind, FunctionSpec, address_from_text, addresses, array_result, arrays, integers,
-    texts,
-};
+use super::args::{ADDRESS_BYTES, ADDRESS_TYPE, ArgKind, FunctionSpec, address_from_text, addresses, integers, texts};
+use super::udf::SqlFunction;
 
 /// The IPv6 prefix length `ip_prefix` and `ip_cidr` use when none is given.
 pub const DEFAULT_V6_BITS: i64 = 48;
@@ -36,27 +35,20 @@ impl IpText {
     }
 }
 
-impl ScalarUDFImpl for IpText {
-    fn name(&self) -> &str {
-        self.0.name
+impl SqlFunction for IpText {
+    fn spec(&self) -> &FunctionSpec {
+        &self.0
     }
-    fn signature(&self) -> &Signature {
-        &self.0.signature
+    fn result_type(&self) -> DataType {
+        DataType::Utf8
     }
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        self.0.coerce(arg_types)
-    }
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = arrays(&args.args, args.number_rows)?;
-        let addrs = addresses(self.0.name, &arrays[0])?;
+    fn compute(&self, args: &[ArrayRef], _rows: usize) -> Result<ArrayRef> {
+        let addrs = addresses(self.0.name, &args[0])?;
         let mut out = StringBuilder::with_capacity(addrs.len(), addrs.len() * 15);
         for addr in addrs {
             out.append_option(addr.map(|addr| address_text(&addr)));
         }
-        Ok(array_result(out.finish()))
+        Ok(Arc::new(out.finish()))
     }
 }
 
@@ -70,29 +62,22 @@ impl IpFromText {
     }
 }
 
-impl ScalarUDFImpl for IpFromText {
-    fn name(&self) -> &str {
-        self.0.name
+impl SqlFunction for IpFromText {
+    fn spec(&self) -> &FunctionSpec {
+        &self.0
     }
-    fn signature(&self) -> &Signature {
-        &self.0.signature
+    fn result_type(&self) -> DataType {
+        ADDRESS_TYPE
     }
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        self.0.coerce(arg_types)
-    }
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(ADDRESS_TYPE)
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = arrays(&args.args, args.number_rows)?;
-        let mut out = FixedSizeBinaryBuilder::with_capacity(args.number_rows, ADDRESS_BYTES);
-        for text in texts(&arrays[0]) {
+    fn compute(&self, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+        let mut out = FixedSizeBinaryBuilder::with_capacity(rows, ADDRESS_BYTES);
+        for text in texts(&args[0]) {
             match text {
                 Some(text) => out.append_value(address_from_text(self.0.name, text)?)?,
                 None => out.append_null(),
             }
         }
-        Ok(array_result(out.finish()))
+        Ok(Arc::new(out.finish()))
     }
 }
 
@@ -137,28 +122,20 @@ impl IpPrefix {
     }
 }
 
-impl ScalarUDFImpl for IpPrefix {
-    fn name(&self) -> &str {
-        self.spec.name
+impl SqlFunction for IpPrefix {
+    fn spec(&self) -> &FunctionSpec {
+        &self.spec
     }
-    fn signature(&self) -> &Signature {
-        &self.spec.signature
-    }
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        self.spec.coerce(arg_types)
-    }
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(match self.output {
+    fn result_type(&self) -> DataType {
+        match self.output {
             PrefixOutput::Address => ADDRESS_TYPE,
             PrefixOutput::Cidr => DataType::Utf8,
-        })
+        }
     }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let rows = args.number_rows;
-        let arrays = arrays(&args.args, rows)?;
-        let addrs = addresses(self.spec.name, &arrays[0])?;
-        let v4_bits = integers(&arrays[1]);
-        let v6_bits = match arrays.get(2) {
+    fn compute(&self, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+        let addrs = addresses(self.spec.name, &args[0])?;
+        let v4_bits = integers(&args[1]);
+        let v6_bits = match args.get(2) {
             Some(array) => integers(array),
             None => vec![Some(DEFAULT_V6_BITS); rows],
         };
@@ -175,14 +152,14 @@ impl ScalarUDFImpl for IpPrefix {
                         None => out.append_null(),
                     }
                 }
-                Ok(array_result(out.finish()))
+                Ok(Arc::new(out.finish()))
             }
             PrefixOutput::Cidr => {
                 let mut out = StringBuilder::with_capacity(rows, rows * 18);
                 for prefix in prefixes {
                     out.append_option(prefix?.map(|prefix| prefix.to_string()));
                 }
-                Ok(array_result(out.finish()))
+                Ok(Arc::new(out.finish()))
             }
         }
     }

@@ -4,15 +4,13 @@
 //! such as `'198.51.100.7'` or `'2001:db8::1'`, so `geo_country('198.51.100.7')` works as well as
 //! `geo_country(src_ip)`.
 
-use std::net::IpAddr;
-use std::sync::Arc;
-
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{exec_err, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::{ColumnarValue, Signature, Volatility};
 use nightjar_packet::{Addr16, from_ip};
+use std::net::IpAddr;
 
 /// The width of a stored address.
 pub(crate) const ADDRESS_BYTES: i32 = 16;
@@ -143,9 +141,4 @@ fn address_from_bytes(name: &str, bytes: &[u8]) -> Result<Addr16> {
         Ok(addr) => Ok(addr),
         Err(_) => exec_err!("{name}(): an address must be 16 bytes, got {}", bytes.len()),
     }
-}
-
-/// Wraps a result array for DataFusion.
-pub(crate) fn array_result(array: impl Array + 'static) -> ColumnarValue {
-    ColumnarValue::Array(Arc::new(array))
 }

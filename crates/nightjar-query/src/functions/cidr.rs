@@ -5,16 +5,19 @@
 //! Parquet row-group and page statistics skip everything outside the block (visible in `EXPLAIN`
 //! as a pruning predicate on the address column).
 
-use arrow::array::BooleanBuilder;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanBuilder};
 use arrow::datatypes::DataType;
 use datafusion::common::{ScalarValue, exec_err, plan_datafusion_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
-use datafusion::logical_expr::{ColumnarValue, Expr, ExprSchemable, ScalarFunctionArgs, ScalarUDFImpl, Signature};
+use datafusion::logical_expr::{Expr, ExprSchemable};
 use datafusion::prelude::lit;
 use nightjar_packet::Prefix;
 
-use super::args::{ADDRESS_BYTES, ADDRESS_TYPE, ArgKind, FunctionSpec, addresses, array_result, arrays, texts};
+use super::args::{ADDRESS_BYTES, ADDRESS_TYPE, ArgKind, FunctionSpec, addresses, texts};
+use super::udf::SqlFunction;
 
 /// `inet_in(addr, cidr)`.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -40,21 +43,15 @@ fn block_bounds(prefix: &Prefix) -> (ScalarValue, ScalarValue) {
     )
 }
 
-impl ScalarUDFImpl for InetIn {
-    fn name(&self) -> &str {
-        self.0.name
+impl SqlFunction for InetIn {
+    fn spec(&self) -> &FunctionSpec {
+        &self.0
     }
-    fn signature(&self) -> &Signature {
-        &self.0.signature
-    }
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        self.0.coerce(arg_types)
-    }
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Boolean)
+    fn result_type(&self) -> DataType {
+        DataType::Boolean
     }
 
-    fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+    fn rewrite(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
         let block = match &args[..] {
             [_, Expr::Literal(ScalarValue::Utf8(Some(text)), _)] => self.parse(text)?,
             _ => return Ok(ExprSimplifyResult::Original(args)),
@@ -67,10 +64,9 @@ impl ScalarUDFImpl for InetIn {
         Ok(ExprSimplifyResult::Simplified(addr.clone().gt_eq(lit(first)).and(addr.lt_eq(lit(last)))))
     }
 
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = arrays(&args.args, args.number_rows)?;
-        let addrs = addresses(self.0.name, &arrays[0])?;
-        let blocks = texts(&arrays[1]);
+    fn compute(&self, args: &[ArrayRef], _rows: usize) -> Result<ArrayRef> {
+        let addrs = addresses(self.0.name, &args[0])?;
+        let blocks = texts(&args[1]);
         let mut out = BooleanBuilder::with_capacity(addrs.len());
         let mut parsed: Option<(&str, Prefix)> = None;
         for (addr, block) in addrs.iter().zip(blocks) {
@@ -91,6 +87,6 @@ impl ScalarUDFImpl for InetIn {
             };
             out.append_value(prefix.contains(addr));
         }
-        Ok(array_result(out.finish()))
+        Ok(Arc::new(out.finish()))
     }
 }

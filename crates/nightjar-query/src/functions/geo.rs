@@ -8,15 +8,15 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use arrow::array::{StringBuilder, UInt32Builder};
+use arrow::array::{ArrayRef, StringBuilder, UInt32Builder};
 use arrow::datatypes::DataType;
 use datafusion::common::exec_datafusion_err;
 use datafusion::error::Result;
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature};
 use nightjar_geo::GeoDb;
 use nightjar_packet::Addr16;
 
-use super::args::{ArgKind, FunctionSpec, addresses, array_result, arrays};
+use super::args::{ArgKind, FunctionSpec, addresses};
+use super::udf::SqlFunction;
 
 /// What a geo function answers.
 #[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
@@ -71,25 +71,18 @@ impl GeoFunction {
     }
 }
 
-impl ScalarUDFImpl for GeoFunction {
-    fn name(&self) -> &str {
-        self.spec.name
+impl SqlFunction for GeoFunction {
+    fn spec(&self) -> &FunctionSpec {
+        &self.spec
     }
-    fn signature(&self) -> &Signature {
-        &self.spec.signature
-    }
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        self.spec.coerce(arg_types)
-    }
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(match self.field {
+    fn result_type(&self) -> DataType {
+        match self.field {
             GeoField::Country | GeoField::AsName => DataType::Utf8,
             GeoField::Asn => DataType::UInt32,
-        })
+        }
     }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = arrays(&args.args, args.number_rows)?;
-        let addrs = addresses(self.spec.name, &arrays[0])?;
+    fn compute(&self, args: &[ArrayRef], _rows: usize) -> Result<ArrayRef> {
+        let addrs = addresses(self.spec.name, &args[0])?;
         // Sources repeat within a batch: look each distinct address up once.
         let mut seen: HashMap<Addr16, GeoAnswer> = HashMap::new();
         let mut answers = Vec::with_capacity(addrs.len());
@@ -123,14 +116,14 @@ impl ScalarUDFImpl for GeoFunction {
                 for answer in answers {
                     out.append_option(answer.and_then(|(_, number)| number));
                 }
-                array_result(out.finish())
+                Arc::new(out.finish())
             }
             GeoField::Country | GeoField::AsName => {
                 let mut out = StringBuilder::with_capacity(answers.len(), answers.len() * 4);
                 for answer in answers {
                     out.append_option(answer.and_then(|(text, _)| text));
                 }
-                array_result(out.finish())
+                Arc::new(out.finish())
             }
         })
     }

@@ -5,12 +5,14 @@ mod args;
 mod cidr;
 mod geo;
 mod service;
+mod udf;
 
 use std::sync::Arc;
 
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 use nightjar_geo::GeoDb;
+use udf::Udf;
 
 pub use address::{DEFAULT_V6_BITS, address_text};
 pub use service::service_name;
@@ -52,15 +54,15 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
 /// Registers every function of [`FUNCTIONS`] on `ctx`, the geo ones over `country` and `asn`.
 pub(crate) fn register(ctx: &SessionContext, country: Arc<GeoDb>, asn: Arc<GeoDb>) {
     let functions = [
-        ScalarUDF::from(address::IpText::new()),
-        ScalarUDF::from(address::IpFromText::new()),
-        ScalarUDF::from(cidr::InetIn::new()),
-        ScalarUDF::from(address::IpPrefix::address()),
-        ScalarUDF::from(address::IpPrefix::cidr()),
-        ScalarUDF::from(geo::GeoFunction::country(country)),
-        ScalarUDF::from(geo::GeoFunction::asn(Arc::clone(&asn))),
-        ScalarUDF::from(geo::GeoFunction::as_name(asn)),
-        ScalarUDF::from(service::PortService::new()),
+        ScalarUDF::from(Udf(address::IpText::new())),
+        ScalarUDF::from(Udf(address::IpFromText::new())),
+        ScalarUDF::from(Udf(cidr::InetIn::new())),
+        ScalarUDF::from(Udf(address::IpPrefix::address())),
+        ScalarUDF::from(Udf(address::IpPrefix::cidr())),
+        ScalarUDF::from(Udf(geo::GeoFunction::country(country))),
+        ScalarUDF::from(Udf(geo::GeoFunction::asn(Arc::clone(&asn)))),
+        ScalarUDF::from(Udf(geo::GeoFunction::as_name(asn))),
+        ScalarUDF::from(Udf(service::PortService::new())),
     ];
     for function in functions {
         ctx.register_udf(function);

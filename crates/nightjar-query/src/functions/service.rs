@@ -9,12 +9,14 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use arrow::array::StringBuilder;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, StringBuilder};
 use arrow::datatypes::DataType;
 use datafusion::error::Result;
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature};
 
-use super::args::{ArgKind, FunctionSpec, array_result, arrays, integers};
+use super::args::{ArgKind, FunctionSpec, integers};
+use super::udf::SqlFunction;
 
 const SERVICES_CSV: &str = include_str!("../../data/services.csv");
 
@@ -57,24 +59,16 @@ impl PortService {
     }
 }
 
-impl ScalarUDFImpl for PortService {
-    fn name(&self) -> &str {
-        self.0.name
+impl SqlFunction for PortService {
+    fn spec(&self) -> &FunctionSpec {
+        &self.0
     }
-    fn signature(&self) -> &Signature {
-        &self.0.signature
+    fn result_type(&self) -> DataType {
+        DataType::Utf8
     }
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        self.0.coerce(arg_types)
-    }
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let rows = args.number_rows;
-        let arrays = arrays(&args.args, rows)?;
-        let ports = integers(&arrays[0]);
-        let protocols = match arrays.get(1) {
+    fn compute(&self, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+        let ports = integers(&args[0]);
+        let protocols = match args.get(1) {
             Some(array) => integers(array),
             None => vec![Some(TCP); rows],
         };
@@ -82,7 +76,7 @@ impl ScalarUDFImpl for PortService {
         for (port, protocol) in ports.into_iter().zip(protocols) {
             out.append_option(port.zip(protocol).and_then(|(port, protocol)| service_name(port, protocol)));
         }
-        Ok(array_result(out.finish()))
+        Ok(Arc::new(out.finish()))
     }
 }
 
