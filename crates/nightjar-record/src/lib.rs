@@ -24,6 +24,7 @@
 mod builder;
 mod columns;
 mod ingest;
+mod ipc_frames;
 mod schema;
 pub mod wire;
 

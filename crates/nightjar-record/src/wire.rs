@@ -105,6 +105,25 @@ pub fn decode(body: &[u8], zstd: bool, limits: DecodeLimits) -> Result<Vec<Recor
         }
         body.to_vec()
     };
+    // Arrow's IPC reader trusts some lengths in the stream and panics on a few damaged ones
+    // (found by fuzzing: crates/nightjar-collector/fuzz). A damaged body is the sender's
+    // error, answered like any other unreadable body, never a crash.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_stream(ipc, limits))) {
+        Ok(result) => result,
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no detail");
+            Err(WireError::Unreadable(format!("the Arrow IPC stream is damaged ({detail})")))
+        }
+    }
+}
+
+/// The batches of an uncompressed Arrow IPC stream of the record schema, within the row limit.
+fn read_stream(ipc: Vec<u8>, limits: DecodeLimits) -> Result<Vec<RecordBatch>, WireError> {
+    crate::ipc_frames::check_frames(&ipc, limits.max_rows)?;
     let reader = StreamReader::try_new(Cursor::new(ipc), None).map_err(|e| WireError::Unreadable(e.to_string()))?;
     check_schema(&reader.schema())?;
     let mut batches = Vec::new();
