@@ -4,7 +4,9 @@
 //!
 //! The sensors here are simple retrying clients that follow the wire
 //! protocol: a batch is resent until it is answered `stored` or `duplicate`.
-//! Set `NIGHTJAR_KILL_ROUNDS` for a longer run (default 50).
+//! Set `NIGHTJAR_KILL_ROUNDS` for a longer run (default 50; the time bound
+//! grows with it). Prints a `RELIABILITY scenario=collector_kill …` line for
+//! `tests/reliability/run`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +29,10 @@ use tokio::sync::Mutex;
 mod collector_process;
 
 use collector_process::CollectorProcess;
+
+#[allow(dead_code)]
+#[path = "support/conservation.rs"]
+mod conservation;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 const SENSORS: [&str; 3] = ["kill-a", "kill-b", "kill-c"];
@@ -153,7 +159,8 @@ fn sigkill_at_random_points_loses_and_repeats_nothing() {
         lifetime = (lifetime * 1103 + 12_345) % 371;
         std::thread::sleep(Duration::from_millis(30 + lifetime));
         collector.kill();
-        assert!(started.elapsed() < Duration::from_secs(240), "the kill loop is bounded in time");
+        let bound = Duration::from_secs(240 * rounds.div_ceil(50) as u64);
+        assert!(started.elapsed() < bound, "the kill loop is bounded in time");
     }
     // A last, orderly run lets the in-flight batches finish.
     let mut collector = CollectorProcess::start(NIGHTJAR, &config);
@@ -189,6 +196,17 @@ fn sigkill_at_random_points_loses_and_repeats_nothing() {
     assert!(compacted > 0, "compaction ran (and was killed at times) during the loop");
     eprintln!(
         "kill loop: {rounds} kills, {checked} acknowledged batches, each exactly once; {compacted} compacted files"
+    );
+    let rows: u64 = counts.values().sum();
+    conservation::report(
+        "collector_kill",
+        &[
+            ("kill_points", rounds.to_string()),
+            ("batches", checked.to_string()),
+            ("packets", rows.to_string()),
+            ("lost", "0".to_string()),
+            ("duplicated", "0".to_string()),
+        ],
     );
 }
 
