@@ -57,6 +57,19 @@ fn start_s3() -> (S3Server, String) {
     (server, format!("http://127.0.0.1:{port}"))
 }
 
+/// `nightjar sql --format csv -c SQL` over the uploaded dataset, with the server's endpoint and credentials.
+fn sql_over_s3(endpoint: &str, sql: &str) -> std::process::Output {
+    Command::new(NIGHTJAR)
+        .args(["sql", "--data", "s3://nightjar/telescope/data", "--format", "csv", "-c", sql])
+        .env("AWS_ENDPOINT", endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("nightjar sql runs")
+}
+
 #[test]
 fn sql_reads_the_dataset_from_s3_compatible_storage() {
     if !moto_available() {
@@ -84,33 +97,16 @@ fn sql_reads_the_dataset_from_s3_compatible_storage() {
         .expect("python3 runs");
     assert!(upload.status.success(), "upload failed: {}", String::from_utf8_lossy(&upload.stderr));
 
-    let out = Command::new(NIGHTJAR)
-        .args(["sql", "--data", "s3://nightjar/telescope/data", "--format", "csv", "-c"])
-        .arg(
-            "SELECT day, count(*) AS packets, count(DISTINCT src_ip) AS sources FROM packets GROUP BY day ORDER BY day",
-        )
-        .env("AWS_ENDPOINT", &endpoint)
-        .env("AWS_ALLOW_HTTP", "true")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .output()
-        .expect("nightjar sql runs");
+    let out = sql_over_s3(
+        &endpoint,
+        "SELECT day, count(*) AS packets, count(DISTINCT src_ip) AS sources FROM packets GROUP BY day ORDER BY day",
+    );
     assert!(out.status.success(), "nightjar sql over S3 failed: {}", String::from_utf8_lossy(&out.stderr));
     // 12 packets from 9 sources on the first day, 4 from 4 on the second (see the fixture).
     assert_eq!(String::from_utf8_lossy(&out.stdout), "day,packets,sources\n2026-11-20,12,9\n2026-11-21,4,4\n");
 
     // Statistics pruning on addresses works over object storage too (10 packets from 198.51.100.0/24).
-    let filtered = Command::new(NIGHTJAR)
-        .args(["sql", "--data", "s3://nightjar/telescope/data", "--format", "csv", "-c"])
-        .arg("SELECT count(*) AS n FROM packets WHERE inet_in(src_ip, '198.51.100.0/24')")
-        .env("AWS_ENDPOINT", &endpoint)
-        .env("AWS_ALLOW_HTTP", "true")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .output()
-        .expect("nightjar sql runs");
+    let filtered = sql_over_s3(&endpoint, "SELECT count(*) AS n FROM packets WHERE inet_in(src_ip, '198.51.100.0/24')");
     assert!(filtered.status.success(), "{}", String::from_utf8_lossy(&filtered.stderr));
     assert_eq!(String::from_utf8_lossy(&filtered.stdout), "n\n10\n");
 }
