@@ -66,14 +66,8 @@ fn storing_slots() -> usize {
 }
 
 fn open_enricher(config: &CollectorConfig) -> Result<Enricher, nightjar_geo::GeoError> {
-    let country = match &config.country_db {
-        Some(path) => GeoDb::open(path)?,
-        None => GeoDb::embedded_country(),
-    };
-    let asn = match &config.asn_db {
-        Some(path) => GeoDb::open(path)?,
-        None => GeoDb::embedded_asn(),
-    };
+    let country = GeoDb::country_or_embedded(config.country_db.as_deref())?;
+    let asn = GeoDb::asn_or_embedded(config.asn_db.as_deref())?;
     Ok(Enricher::new(Arc::new(country), Some(Arc::new(asn))))
 }
 

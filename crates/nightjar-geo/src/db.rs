@@ -99,6 +99,16 @@ impl GeoDb {
             .expect("the bundled asn.mmdb is a valid mmdb (checked by this crate's tests)")
     }
 
+    /// The country database at `path`, or the bundled one when none is given.
+    pub fn country_or_embedded(path: Option<&Path>) -> Result<GeoDb, GeoError> {
+        path.map_or_else(|| Ok(GeoDb::embedded_country()), GeoDb::open)
+    }
+
+    /// The ASN database at `path`, or the bundled one when none is given.
+    pub fn asn_or_embedded(path: Option<&Path>) -> Result<GeoDb, GeoError> {
+        path.map_or_else(|| Ok(GeoDb::embedded_asn()), GeoDb::open)
+    }
+
     /// The database's name in messages: its path, or `embedded …`.
     pub fn origin(&self) -> &str {
         &self.origin

@@ -84,14 +84,8 @@ impl QueryEngine {
             .build_arc()?;
         let ctx = SessionContext::new_with_config_rt(session, runtime);
         table::register_packets(&ctx, &config.dataset)?;
-        let country = match &config.country_db {
-            Some(path) => GeoDb::open(path)?,
-            None => GeoDb::embedded_country(),
-        };
-        let asn = match &config.asn_db {
-            Some(path) => GeoDb::open(path)?,
-            None => GeoDb::embedded_asn(),
-        };
+        let country = GeoDb::country_or_embedded(config.country_db.as_deref())?;
+        let asn = GeoDb::asn_or_embedded(config.asn_db.as_deref())?;
         functions::register(&ctx, Arc::new(country), Arc::new(asn));
         views::register(&ctx).await?;
         Ok(QueryEngine { ctx, limits: config.limits, dataset: config.dataset })

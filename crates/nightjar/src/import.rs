@@ -123,14 +123,8 @@ pub fn run(args: ImportArgs) -> Result<()> {
 
 /// The enricher over the chosen databases; the bundled ones by default.
 fn open_enricher(country_db: Option<&Path>, asn_db: Option<&Path>) -> Result<Enricher> {
-    let country = match country_db {
-        Some(path) => GeoDb::open(path)?,
-        None => GeoDb::embedded_country(),
-    };
-    let asn = match asn_db {
-        Some(path) => GeoDb::open(path)?,
-        None => GeoDb::embedded_asn(),
-    };
+    let country = GeoDb::country_or_embedded(country_db)?;
+    let asn = GeoDb::asn_or_embedded(asn_db)?;
     Ok(Enricher::new(Arc::new(country), Some(Arc::new(asn))))
 }
 

@@ -91,10 +91,7 @@ pub async fn open_engine(data: &str, country_db: Option<&PathBuf>) -> Result<Que
 
 /// The address space per country from the chosen database.
 pub fn address_space(country_db: Option<&PathBuf>) -> Result<AddressSpace> {
-    let db = match country_db {
-        Some(path) => GeoDb::open(path)?,
-        None => GeoDb::embedded_country(),
-    };
+    let db = GeoDb::country_or_embedded(country_db.map(PathBuf::as_path))?;
     Ok(AddressSpace::from_geo(&db)?)
 }
 

@@ -54,21 +54,10 @@ pub struct SqlArgs {
     time_limit: Duration,
 }
 
-/// A size such as `4GiB`, `512MiB`, `64kB` or a plain number of bytes.
+/// A size such as `4GiB`, `512MiB` or a plain number of bytes, read as the sensor's config reads sizes.
 pub fn parse_bytes(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: usize = number.parse().map_err(|_| format!("`{text}` is not a size such as 4GiB or 512MiB"))?;
-    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        other => return Err(format!("unknown size unit `{other}` (use B, KiB, MiB, GiB or TiB)")),
-    };
-    number.checked_mul(factor).ok_or_else(|| format!("`{text}` is too large"))
+    let bytes = nightjar_sensor::config::parse_bytes(text)?;
+    usize::try_from(bytes).map_err(|_| format!("`{text}` is too large"))
 }
 
 /// Run `nightjar sql`.
