@@ -274,10 +274,16 @@ const CLOSED_UDP_PORT: u16 = 9999;
 /// SYNs to the open and closed ports and a datagram to a closed UDP port,
 /// each from its own dark source, over IPv4 and IPv6.
 const SPOOFED: &str = r#"
-import sys
+import sys, time
 from scapy.all import IP, IPv6, TCP, UDP, conf, send
 conf.verb = 1
 victim4, victim6, open_port, closed_port, udp_port = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
+# Resolve the victim's link address for both families first (from the scanner's own address, so
+# nothing of it reaches the darknet): scapy's first neighbour solicitation can go unanswered, and
+# the packet it was for is then lost.
+for _ in range(3):
+    send([IP(dst=victim4) / UDP(dport=9), IPv6(dst=victim6) / UDP(dport=9)], verbose=0)
+    time.sleep(0.2)
 packets = []
 for net, victim in ((IP, victim4), (IPv6, victim6)):
     dark = "192.0.2." if net is IP else "2001:db8:2::"
