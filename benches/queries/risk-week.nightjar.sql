@@ -38,22 +38,42 @@ risk_flags AS (
     -- 11 other-scan: any other scan packet
     class = 'scan' AND NOT (is_mirai OR is_telnet OR is_ssh OR is_rdp OR is_smb OR is_web OR is_database OR is_iot OR is_amplifier_probe) AS is_other_scan
   FROM packet_flags
+),
+-- one row per source: which risks it showed in the period (counting rows is cheaper than count(DISTINCT))
+source_flags AS (
+  SELECT
+    period_start,
+    country,
+    src_ip,
+    bool_or(is_mirai) AS is_mirai,
+    bool_or(is_telnet) AS is_telnet,
+    bool_or(is_ssh) AS is_ssh,
+    bool_or(is_rdp) AS is_rdp,
+    bool_or(is_smb) AS is_smb,
+    bool_or(is_web) AS is_web,
+    bool_or(is_database) AS is_database,
+    bool_or(is_iot) AS is_iot,
+    bool_or(is_amplifier_probe) AS is_amplifier_probe,
+    bool_or(is_ddos_victim) AS is_ddos_victim,
+    bool_or(is_other_scan) AS is_other_scan
+  FROM risk_flags
+  GROUP BY period_start, country, src_ip
 )
 SELECT
   period_start,
   country,
-  count(DISTINCT CASE WHEN is_mirai THEN src_ip END) AS "mirai",
-  count(DISTINCT CASE WHEN is_telnet THEN src_ip END) AS "telnet",
-  count(DISTINCT CASE WHEN is_ssh THEN src_ip END) AS "ssh",
-  count(DISTINCT CASE WHEN is_rdp THEN src_ip END) AS "rdp",
-  count(DISTINCT CASE WHEN is_smb THEN src_ip END) AS "smb",
-  count(DISTINCT CASE WHEN is_web THEN src_ip END) AS "web",
-  count(DISTINCT CASE WHEN is_database THEN src_ip END) AS "database",
-  count(DISTINCT CASE WHEN is_iot THEN src_ip END) AS "iot",
-  count(DISTINCT CASE WHEN is_amplifier_probe THEN src_ip END) AS "amplifier-probe",
-  count(DISTINCT CASE WHEN is_ddos_victim THEN src_ip END) AS "ddos-victim",
-  count(DISTINCT CASE WHEN is_other_scan THEN src_ip END) AS "other-scan",
-  count(DISTINCT CASE WHEN is_mirai OR is_telnet OR is_ssh OR is_rdp OR is_smb OR is_web OR is_database OR is_iot OR is_amplifier_probe OR is_other_scan THEN src_ip END) AS "any"
-FROM risk_flags
+  count(*) FILTER (WHERE is_mirai) AS "mirai",
+  count(*) FILTER (WHERE is_telnet) AS "telnet",
+  count(*) FILTER (WHERE is_ssh) AS "ssh",
+  count(*) FILTER (WHERE is_rdp) AS "rdp",
+  count(*) FILTER (WHERE is_smb) AS "smb",
+  count(*) FILTER (WHERE is_web) AS "web",
+  count(*) FILTER (WHERE is_database) AS "database",
+  count(*) FILTER (WHERE is_iot) AS "iot",
+  count(*) FILTER (WHERE is_amplifier_probe) AS "amplifier-probe",
+  count(*) FILTER (WHERE is_ddos_victim) AS "ddos-victim",
+  count(*) FILTER (WHERE is_other_scan) AS "other-scan",
+  count(*) FILTER (WHERE is_mirai OR is_telnet OR is_ssh OR is_rdp OR is_smb OR is_web OR is_database OR is_iot OR is_amplifier_probe OR is_other_scan) AS "any"
+FROM source_flags
 GROUP BY period_start, country
 ORDER BY period_start, country;

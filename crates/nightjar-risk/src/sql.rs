@@ -6,9 +6,13 @@
 //!    scanners and likely-spoofed packets unless asked, with one boolean per
 //!    packet risk (see [`crate::predicate`]);
 //! 2. `risk_flags`: the risks defined by the others (`other-scan`);
-//! 3. per period and country (or ASN), `count(DISTINCT src_ip)` of the
-//!    packets each risk flags — distinct over the whole period, so a source
-//!    seen on three days of a week counts once for the week.
+//! 3. `source_flags`: one row per period, country (or ASN) and source, with
+//!    `bool_or` of each flag — whether the source showed that risk at all in
+//!    the period, so a source seen on three days of a week is one row;
+//! 4. per period and country (or ASN), the number of those rows with each
+//!    flag set: the distinct sources. (The same numbers as
+//!    `count(DISTINCT CASE WHEN flag THEN src_ip END)`, several times faster
+//!    on 16-byte addresses.)
 
 use std::fmt::Write as _;
 
@@ -153,7 +157,35 @@ impl IndicatorQuery {
                 let _ = write!(sql, "\n    class = 'scan' AND NOT ({}) AS {}", others.join(" OR "), flag(&risk.slug));
             }
         }
-        let _ = writeln!(sql, "\n  FROM packet_flags\n)");
+        let _ = writeln!(sql, "\n  FROM packet_flags\n),");
+        // Which flags the requested risks read, in taxonomy order.
+        let needed: Vec<&Risk> = every_risk
+            .iter()
+            .filter(|flagged| {
+                self.risks.iter().any(|risk| match predicate(&risk.slug) {
+                    Some(Predicate::AnyOf(parts)) => parts.contains(&flagged.slug.as_str()),
+                    _ => risk.slug == flagged.slug,
+                })
+            })
+            .collect();
+        let _ = writeln!(
+            sql,
+            "-- one row per source: which risks it showed in the period (counting rows is cheaper than count(DISTINCT))"
+        );
+        let _ = writeln!(sql, "source_flags AS (\n  SELECT\n    period_start,");
+        match self.by {
+            Grouping::Country => {
+                let _ = writeln!(sql, "    country,");
+            }
+            Grouping::Asn => {
+                let _ = writeln!(sql, "    asn,\n    max(as_name) AS as_name,");
+            }
+        }
+        let _ = write!(sql, "    src_ip");
+        for risk in &needed {
+            let _ = write!(sql, ",\n    bool_or({0}) AS {0}", flag(&risk.slug));
+        }
+        let _ = writeln!(sql, "\n  FROM risk_flags\n  GROUP BY period_start, {group}, src_ip\n)");
         let _ = writeln!(sql, "SELECT");
         let _ = writeln!(sql, "  period_start,");
         match self.by {
@@ -170,10 +202,9 @@ impl IndicatorQuery {
                 Some(Predicate::AnyOf(parts)) => parts.iter().map(|s| flag(s)).collect::<Vec<_>>().join(" OR "),
                 _ => flag(&risk.slug),
             };
-            let _ =
-                writeln!(sql, "  count(DISTINCT CASE WHEN {condition} THEN src_ip END) AS \"{}\"{comma}", risk.slug);
+            let _ = writeln!(sql, "  count(*) FILTER (WHERE {condition}) AS \"{}\"{comma}", risk.slug);
         }
-        let _ = writeln!(sql, "FROM risk_flags");
+        let _ = writeln!(sql, "FROM source_flags");
         let _ = writeln!(sql, "GROUP BY period_start, {group}");
         let _ = write!(sql, "ORDER BY period_start, {group}");
         sql

@@ -404,7 +404,10 @@ async fn the_sql_is_readable_and_prunes_days() {
     assert!(sql.contains("WHERE day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"), "{sql}");
     assert!(sql.contains("-- 2 telnet: TCP SYN to 23 or 2323, not Mirai-fingerprinted"), "{sql}");
     assert!(sql.contains("AND research IS NULL") && sql.contains("AND spoof IS NULL"), "{sql}");
-    assert!(sql.contains("count(DISTINCT CASE WHEN is_telnet THEN src_ip END) AS \"telnet\""), "{sql}");
+    assert!(sql.contains("bool_or(is_telnet) AS is_telnet"), "{sql}");
+    assert!(sql.contains("count(*) FILTER (WHERE is_telnet) AS \"telnet\""), "{sql}");
+    // Only the flags the asked risks read are carried per source.
+    assert!(!sql.contains("bool_or(is_ssh)"), "{sql}");
     // The days filter reaches the scan as a partition filter (files of other days are not listed).
     let f = fixture().await;
     let plan = f.ctx.sql(&format!("EXPLAIN {sql}")).await.expect("plan").collect().await.expect("explain");
