@@ -38,7 +38,6 @@ pub struct Enricher {
 }
 
 /// What one source address resolved to.
-#[derive(Clone)]
 struct Attribution {
     country: Option<CountryCode>,
     asn: Option<Asn>,
@@ -73,33 +72,41 @@ impl Enricher {
             .filter(|a| a.value_length() == 16)
             .ok_or(EnrichError::MissingColumn(col::SRC_IP))?;
 
-        let mut seen: HashMap<Addr16, Attribution> = HashMap::new();
-        let mut countries = Vec::with_capacity(batch.num_rows());
-        let mut asns = Vec::with_capacity(batch.num_rows());
-        let mut names = Vec::with_capacity(batch.num_rows());
+        // Each distinct source is looked up once; rows then point at its answer.
+        let mut seen: HashMap<Addr16, usize> = HashMap::new();
+        let mut distinct: Vec<Attribution> = Vec::new();
+        let mut row_attribution: Vec<Option<usize>> = Vec::with_capacity(batch.num_rows());
         for row in 0..batch.num_rows() {
-            let attribution = if sources.is_null(row) {
-                Attribution { country: None, asn: None }
-            } else {
-                let addr: Addr16 = sources.value(row).try_into().expect("value_length was checked to be 16");
-                match seen.get(&addr) {
-                    Some(known) => known.clone(),
-                    None => {
-                        let found = self.attribute(&addr)?;
-                        seen.insert(addr, found.clone());
-                        found
-                    }
+            if sources.is_null(row) {
+                row_attribution.push(None);
+                continue;
+            }
+            let addr: Addr16 = sources.value(row).try_into().expect("value_length was checked to be 16");
+            let index = match seen.get(&addr) {
+                Some(&index) => index,
+                None => {
+                    distinct.push(self.attribute(&addr)?);
+                    seen.insert(addr, distinct.len() - 1);
+                    distinct.len() - 1
                 }
             };
-            countries.push(attribution.country);
-            asns.push(attribution.asn.as_ref().map(|a| a.number));
-            names.push(attribution.asn.and_then(|a| a.name));
+            row_attribution.push(Some(index));
         }
+        let of_row = |row: &Option<usize>| row.map(|index| &distinct[index]);
+        let countries: StringArray = row_attribution
+            .iter()
+            .map(|row| of_row(row).and_then(|a| a.country.as_ref()).map(|c| c.as_str()))
+            .collect();
+        let asns: UInt32Array =
+            row_attribution.iter().map(|row| of_row(row).and_then(|a| a.asn.as_ref()).map(|a| a.number)).collect();
+        let names: StringArray = row_attribution
+            .iter()
+            .map(|row| of_row(row).and_then(|a| a.asn.as_ref()).and_then(|a| a.name.as_deref()))
+            .collect();
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-        columns[country_index] =
-            Arc::new(countries.iter().map(|c| c.as_ref().map(|c| c.as_str())).collect::<StringArray>());
-        columns[asn_index] = Arc::new(UInt32Array::from(asns));
-        columns[name_index] = Arc::new(names.iter().map(|n| n.as_deref()).collect::<StringArray>());
+        columns[country_index] = Arc::new(countries);
+        columns[asn_index] = Arc::new(asns);
+        columns[name_index] = Arc::new(names);
         Ok(RecordBatch::try_new(schema, columns)?)
     }
 
