@@ -108,3 +108,39 @@ fn prepared_files_are_durable_but_invisible_until_published() {
     crate::writer::publish(&first.temp_path, &first.final_path).unwrap();
     assert!(first.final_path.exists());
 }
+
+#[test]
+fn rows_sort_by_country_then_source_then_time_stably() {
+    use std::sync::Arc;
+
+    use arrow::array::{FixedSizeBinaryArray, StringArray, UInt16Array};
+    // Rows: (country, last source octet, time, ip_id as the row's identity).
+    let rows: [(Option<&str>, u8, i64, u16); 7] = [
+        (Some("NL"), 9, 30, 0),
+        (None, 5, 10, 1),
+        (Some("JP"), 9, 20, 2),
+        (Some("NL"), 2, 40, 3),
+        (Some("JP"), 9, 10, 4),
+        (Some("NL"), 9, 30, 5),
+        (Some("JP"), 1, 50, 6),
+    ];
+    let base = batch(&rows.iter().map(|r| NOV_22 + r.2).collect::<Vec<_>>());
+    let mut columns = base.columns().to_vec();
+    let schema = base.schema();
+    let index = |name: &str| schema.index_of(name).unwrap();
+    columns[index(col::COUNTRY)] = Arc::new(rows.iter().map(|r| r.0).collect::<StringArray>());
+    let sources = rows.iter().map(|r| {
+        let mut a = [0u8; 16];
+        a[10..12].copy_from_slice(&[0xff, 0xff]);
+        a[12..].copy_from_slice(&[198, 51, 100, r.1]);
+        a
+    });
+    columns[index(col::SRC_IP)] = Arc::new(FixedSizeBinaryArray::try_from_iter(sources).unwrap());
+    let ids = rows.iter().map(|r| r.3).collect::<UInt16Array>();
+    columns[index(col::IP_ID)] = arrow::compute::cast(&ids, schema.field(index(col::IP_ID)).data_type()).unwrap();
+    let sorted = sort_for_queries(&RecordBatch::try_new(schema.clone(), columns).unwrap()).unwrap();
+    let order = arrow::compute::cast(sorted.column(index(col::IP_ID)), &arrow::datatypes::DataType::UInt16).unwrap();
+    let order: Vec<u16> = order.as_any().downcast_ref::<UInt16Array>().unwrap().values().to_vec();
+    // No country first; JP before NL; by source, then time; rows 0 and 5 tie and keep their order.
+    assert_eq!(order, vec![1, 6, 4, 2, 3, 0, 5]);
+}
