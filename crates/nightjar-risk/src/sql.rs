@@ -91,7 +91,25 @@ fn flag(slug: &str) -> String {
     format!("is_{}", column_name(slug))
 }
 
+/// The slugs whose flags a risk's count reads: its parts for a combined risk
+/// (`any`), else its own.
+fn flags_read(risk: &Risk) -> Vec<&str> {
+    match predicate(&risk.slug) {
+        Some(Predicate::AnyOf(parts)) => parts.to_vec(),
+        _ => vec![risk.slug.as_str()],
+    }
+}
+
 impl IndicatorQuery {
+    /// The grouping columns of an aggregate over `risk_flags` or
+    /// `source_flags`, each line indented by `indent`, ending in a comma.
+    fn grouped_columns(&self, indent: &str) -> String {
+        match self.by {
+            Grouping::Country => format!("{indent}country,"),
+            Grouping::Asn => format!("{indent}asn,\n{indent}max(as_name) AS as_name,"),
+        }
+    }
+
     /// The `WHERE` line that selects the days (and so prunes `day=` folders).
     fn days_filter(&self) -> String {
         format!("day BETWEEN {} AND {}", date(self.from), date(self.to))
@@ -161,26 +179,14 @@ impl IndicatorQuery {
         // Which flags the requested risks read, in taxonomy order.
         let needed: Vec<&Risk> = every_risk
             .iter()
-            .filter(|flagged| {
-                self.risks.iter().any(|risk| match predicate(&risk.slug) {
-                    Some(Predicate::AnyOf(parts)) => parts.contains(&flagged.slug.as_str()),
-                    _ => risk.slug == flagged.slug,
-                })
-            })
+            .filter(|flagged| self.risks.iter().any(|risk| flags_read(risk).contains(&flagged.slug.as_str())))
             .collect();
         let _ = writeln!(
             sql,
             "-- one row per source: which risks it showed in the period (counting rows is cheaper than count(DISTINCT))"
         );
         let _ = writeln!(sql, "source_flags AS (\n  SELECT\n    period_start,");
-        match self.by {
-            Grouping::Country => {
-                let _ = writeln!(sql, "    country,");
-            }
-            Grouping::Asn => {
-                let _ = writeln!(sql, "    asn,\n    max(as_name) AS as_name,");
-            }
-        }
+        let _ = writeln!(sql, "{}", self.grouped_columns("    "));
         let _ = write!(sql, "    src_ip");
         for risk in &needed {
             let _ = write!(sql, ",\n    bool_or({0}) AS {0}", flag(&risk.slug));
@@ -188,20 +194,10 @@ impl IndicatorQuery {
         let _ = writeln!(sql, "\n  FROM risk_flags\n  GROUP BY period_start, {group}, src_ip\n)");
         let _ = writeln!(sql, "SELECT");
         let _ = writeln!(sql, "  period_start,");
-        match self.by {
-            Grouping::Country => {
-                let _ = writeln!(sql, "  country,");
-            }
-            Grouping::Asn => {
-                let _ = writeln!(sql, "  asn,\n  max(as_name) AS as_name,");
-            }
-        }
+        let _ = writeln!(sql, "{}", self.grouped_columns("  "));
         for (i, risk) in self.risks.iter().enumerate() {
             let comma = if i + 1 == self.risks.len() { "" } else { "," };
-            let condition = match predicate(&risk.slug) {
-                Some(Predicate::AnyOf(parts)) => parts.iter().map(|s| flag(s)).collect::<Vec<_>>().join(" OR "),
-                _ => flag(&risk.slug),
-            };
+            let condition = flags_read(risk).iter().map(|s| flag(s)).collect::<Vec<_>>().join(" OR ");
             let _ = writeln!(sql, "  count(*) FILTER (WHERE {condition}) AS \"{}\"{comma}", risk.slug);
         }
         let _ = writeln!(sql, "FROM source_flags");
