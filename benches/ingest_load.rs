@@ -1,6 +1,9 @@
 //! Load generator for the collector ingest benchmark: several sensors, each
 //! posting pre-encoded batches of generated traffic in order over loopback
-//! HTTP, as fast as the collector acknowledges them.
+//! HTTP, as fast as the collector acknowledges them. The batches are
+//! consecutive slices of one generated stream (the fleet's traffic), so no
+//! batch repeats another and sources recur only as the generator's
+//! traffic model has them recur.
 //!
 //! Usage: `ingest-load --url http://127.0.0.1:PORT --tokens FILE --batches N --rows R`
 //! where FILE has one `sensor token` pair per line. Prints one JSON line:
@@ -8,7 +11,7 @@
 
 use std::time::Instant;
 
-use nightjar_benches::generated_frames;
+use nightjar_benches::for_each_generated_frame;
 use nightjar_record::wire::{self, CONTENT_TYPE};
 use nightjar_record::{Ingest, IngestRules};
 
@@ -35,18 +38,31 @@ fn parse_args() -> Args {
     args
 }
 
-/// One batch of `rows` records from `sensor`, numbered `seq`, encoded for upload.
-fn encoded_batch(frames: &[nightjar_benches::MemoryFrame], sensor: &str, seq: u64, rows: usize) -> Vec<u8> {
+/// Every sensor's batches, `batches` of `rows` records each, encoded for
+/// upload: batch `seq` of every sensor is generated before batch `seq + 1`.
+fn encoded_batches(sensors: &[(String, String)], batches: u64, rows: usize) -> Vec<Vec<Vec<u8>>> {
+    let mut bodies: Vec<Vec<Vec<u8>>> = vec![Vec::new(); sensors.len()];
     let mut ingest = Ingest::new(IngestRules::default());
-    let now_ns = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) as u64;
-    for (i, frame) in frames.iter().cycle().take(rows * 2).enumerate() {
-        if ingest.pending() >= rows {
-            break;
+    // A little more than needed: the sensor's rules drop malformed frames.
+    let packets = (sensors.len() as u64 * batches * rows as u64) * 21 / 20;
+    // Recent times, so the collector's clock-skew check accepts them.
+    let start_ns = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) as u64 - 1_000_000_000;
+    let mut pushed = 0u64;
+    for_each_generated_frame(packets, |_, frame| {
+        let next = bodies.iter().map(Vec::len).sum::<usize>();
+        let (sensor, seq) = (next % sensors.len(), (next / sensors.len()) as u64 + 1);
+        if seq > batches {
+            return;
         }
-        // Recent times, so the collector's clock-skew check accepts them.
-        ingest.push(now_ns - 1_000_000_000 + i as u64 * 1_000, nightjar_packet::LinkType::Ethernet, &frame.bytes);
-    }
-    wire::encode(&[ingest.finish_batch(sensor, seq)], 3).expect("generated batches encode")
+        ingest.push(start_ns + pushed * 1_000, nightjar_packet::LinkType::Ethernet, frame);
+        pushed += 1;
+        if ingest.pending() >= rows {
+            let batch = ingest.finish_batch(&sensors[sensor].0, seq);
+            bodies[sensor].push(wire::encode(&[batch], 3).expect("generated batches encode"));
+        }
+    });
+    assert!(bodies.iter().all(|b| b.len() as u64 == batches), "the generated stream filled every batch");
+    bodies
 }
 
 fn main() {
@@ -56,11 +72,7 @@ fn main() {
         .lines()
         .filter_map(|l| l.split_once(' ').map(|(s, t)| (s.to_string(), t.trim().to_string())))
         .collect();
-    let frames = generated_frames(args.rows as u64);
-    let bodies: Vec<Vec<Vec<u8>>> = sensors
-        .iter()
-        .map(|(sensor, _)| (1..=args.batches).map(|seq| encoded_batch(&frames, sensor, seq, args.rows)).collect())
-        .collect();
+    let bodies = encoded_batches(&sensors, args.batches, args.rows);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
     let started = Instant::now();

@@ -38,7 +38,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::DatasetError;
 use crate::layout::{DAY_PARTITION_KEY, partition_dir, sync_dir};
-use crate::writer::{WriterOptions, file_properties, sort_for_queries};
+use crate::sort::sort_for_queries;
+use crate::writer::{WriterOptions, file_properties};
 
 /// The folder holding compaction work; readers skip `_` folders.
 pub const COMPACT_DIR: &str = "_compact";

@@ -34,6 +34,7 @@
 pub mod compact;
 mod error;
 mod layout;
+mod sort;
 mod writer;
 
 pub use compact::{COMPACT_DIR, CompactOptions, CompactionReport, compact_day, partitions};
@@ -41,4 +42,4 @@ pub use error::DatasetError;
 pub use layout::{
     DAY_PARTITION_KEY, IN_PROGRESS_DIR, clean_compaction_leftovers, clean_in_progress, day_of_micros, partition_dir,
 };
-pub use writer::{CommittedFile, PartitionedWriter, PreparedFile, WriterOptions, publish};
+pub use writer::{CommittedFile, PartitionedWriter, PreparedFile, WriterOptions, file_properties, publish};

@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, BooleanArray, TimestampMicrosecondArray, UInt32Array};
-use arrow::compute::{concat_batches, filter_record_batch, take};
+use arrow::array::{Array, BooleanArray, TimestampMicrosecondArray};
+use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::record_batch::RecordBatch;
-use arrow::row::{RowConverter, SortField};
 use chrono::NaiveDate;
 use nightjar_record::{col, packet_schema};
 use parquet::arrow::ArrowWriter;
@@ -18,6 +17,7 @@ use parquet::schema::types::ColumnPath;
 
 use crate::error::DatasetError;
 use crate::layout::{IN_PROGRESS_DIR, day_of_micros, partition_dir, sync_dir};
+use crate::sort::sort_for_queries;
 
 /// How the dataset's Parquet files are written.
 #[derive(Clone, Debug)]
@@ -248,48 +248,38 @@ fn finish_file(mut open: OpenFile) -> Result<PreparedFile, DatasetError> {
     Ok(PreparedFile { temp_path, final_path, day, rows, bytes })
 }
 
-/// The Parquet properties of every dataset file.
-pub(crate) fn file_properties(options: &WriterOptions) -> Result<WriterProperties, parquet::errors::ParquetError> {
+/// The Parquet properties of every dataset file: encodings per column, zstd
+/// at `options.zstd_level`, page statistics, row groups of
+/// `options.row_group_rows`.
+pub fn file_properties(options: &WriterOptions) -> Result<WriterProperties, parquet::errors::ParquetError> {
     let level = ZstdLevel::try_new(options.zstd_level)?;
     // Per-column choices measured on generated traffic (see BENCHMARKS.md):
     // times grow within a source, so deltas beat a dictionary; sequence
-    // numbers, acks and IP ids are mostly unique, so a dictionary only
-    // costs a fallback.
-    let time = ColumnPath::from(col::TIME);
-    Ok(WriterProperties::builder()
-        .set_column_dictionary_enabled(time.clone(), false)
-        .set_column_encoding(time, Encoding::DELTA_BINARY_PACKED)
-        .set_column_dictionary_enabled(ColumnPath::from(col::TCP_SEQ), false)
-        .set_column_dictionary_enabled(ColumnPath::from(col::TCP_ACK), false)
-        .set_column_dictionary_enabled(ColumnPath::from(col::IP_ID), false)
+    // numbers, acks and quoted addresses are mostly unique, so a dictionary
+    // only costs a fallback; IP ids, ports, TTLs and lengths vary within a
+    // source, and zstd compresses their bytes best apart (byte stream
+    // split); ASNs and windows repeat in runs per source, which zstd finds
+    // in plain values more cheaply than a dictionary page per row group.
+    let plain = [col::TCP_SEQ, col::TCP_ACK, col::ASN, col::TCP_WINDOW, col::INNER_SRC_IP, col::INNER_DST_IP];
+    let byte_split =
+        [col::IP_ID, col::SRC_PORT, col::IP_TTL, col::PAYLOAD_LEN, col::INNER_SRC_PORT, col::INNER_DST_PORT];
+    let mut builder = WriterProperties::builder()
+        .set_column_dictionary_enabled(ColumnPath::from(col::TIME), false)
+        .set_column_encoding(ColumnPath::from(col::TIME), Encoding::DELTA_BINARY_PACKED);
+    for name in plain {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(name), false);
+    }
+    for name in byte_split {
+        builder = builder
+            .set_column_dictionary_enabled(ColumnPath::from(name), false)
+            .set_column_encoding(ColumnPath::from(name), Encoding::BYTE_STREAM_SPLIT);
+    }
+    Ok(builder
         .set_compression(Compression::ZSTD(level))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
         .set_created_by(format!("nightjar {}", env!("CARGO_PKG_VERSION")))
         .build())
-}
-
-/// Rows ordered by country, source and time: the risk indicators count
-/// distinct sources per country, so runs of one country make its pages
-/// prunable by statistics, and runs of one source compress its repeated
-/// fields (ports, TTL, options) to almost nothing.
-pub(crate) fn sort_for_queries(batch: &RecordBatch) -> Result<RecordBatch, DatasetError> {
-    let column = |name: &str| {
-        batch.column_by_name(name).cloned().ok_or_else(|| DatasetError::Schema(format!("no `{name}` column")))
-    };
-    let keys = [col::COUNTRY, col::SRC_IP, col::TIME].into_iter().map(column).collect::<Result<Vec<_>, _>>()?;
-    // Arrow's row format turns the three keys into one byte string per row
-    // that compares like the tuple, so sorting is memcmp, not three dynamic
-    // comparisons per pair. Stable: packets alike in all three keep their order.
-    let converter = RowConverter::new(keys.iter().map(|k| SortField::new(k.data_type().clone())).collect())?;
-    let rows = converter.convert_columns(&keys)?;
-    let count = u32::try_from(batch.num_rows())
-        .map_err(|_| DatasetError::Schema(format!("{} rows are too many to sort at once", batch.num_rows())))?;
-    let mut order: Vec<u32> = (0..count).collect();
-    order.sort_by(|a, b| rows.row(*a as usize).cmp(&rows.row(*b as usize)));
-    let order = UInt32Array::from(order);
-    let columns = batch.columns().iter().map(|c| take(c, &order, None)).collect::<Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(batch.schema(), columns)?)
 }
 
 /// Split a batch into one batch per UTC day of its `time` column.

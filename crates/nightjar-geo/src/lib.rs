@@ -40,6 +40,7 @@
 //! assert_eq!(asn.map(|asn| asn.number), Some(15169));
 //! ```
 
+mod answers;
 mod asn_build;
 mod asn_csv;
 mod cidr;
@@ -57,7 +58,7 @@ pub use asn_build::{
 pub use asn_csv::RowError;
 pub use country::{CountryCode, CountryCodeError};
 pub use db::{EMBEDDED_ASN_DB, EMBEDDED_ASN_DB_VERSION, EMBEDDED_COUNTRY_DB, EMBEDDED_COUNTRY_DB_VERSION, GeoDb};
-pub use enrich::{EnrichError, Enricher};
+pub use enrich::{ANSWER_CACHE_CAPACITY, EnrichError, Enricher};
 pub use error::GeoError;
 pub use record::Asn;
 
