@@ -8,7 +8,8 @@
 //!   day=2026-11-22/
 //!     part-<writer>-<n>.parquet      committed files, never modified again
 //!   _inprogress/
-//!     <writer>-<n>.day=2026-11-22.parquet   files being written (readers skip `_` folders)
+//!     <writer>-<n>.2026-11-22.parquet      files being written (readers skip `_` folders)
+//!     <writer>-<n>.2026-11-22.runs.arrow   sorted runs of a file larger than one row group
 //! ```
 //!
 //! A file is written under `_inprogress/`, flushed and fsynced, renamed into
@@ -17,9 +18,10 @@
 //! `_inprogress/` by a crash are garbage: [`clean_in_progress`] removes them.
 //! The partition key `day` is the UTC date of the record's `time`.
 //!
-//! Files are zstd-compressed, with dictionary encoding, page-level
-//! statistics and page indexes (so filters on time, addresses, ports and
-//! country skip pages), and carry the schema version in their metadata.
+//! Files are sorted by country, source and time from first row to last,
+//! zstd-compressed with per-column encodings, with page-level statistics and
+//! page indexes (so filters on time, addresses, ports and country skip
+//! pages), and carry the schema version in their metadata.
 //!
 //! ```no_run
 //! use nightjar_dataset::{PartitionedWriter, WriterOptions};
@@ -34,6 +36,7 @@
 pub mod compact;
 mod error;
 mod layout;
+mod runs;
 mod sort;
 mod writer;
 

@@ -17,6 +17,7 @@ use parquet::schema::types::ColumnPath;
 
 use crate::error::DatasetError;
 use crate::layout::{IN_PROGRESS_DIR, day_of_micros, partition_dir, sync_dir};
+use crate::runs::SpilledRuns;
 use crate::sort::sort_for_queries;
 
 /// How the dataset's Parquet files are written.
@@ -55,21 +56,51 @@ struct OpenFile {
     final_path: PathBuf,
     writer: ArrowWriter<File>,
     rows: u64,
-    /// Rows waiting to be sorted together into the next row group.
+    /// Rows waiting to be sorted together (at most a row group's worth).
     unsorted: Vec<RecordBatch>,
     unsorted_rows: usize,
+    /// Where sorted runs go once the file outgrows one sort buffer.
+    spill_path: PathBuf,
+    runs: Option<SpilledRuns>,
 }
 
 impl OpenFile {
-    /// Sort what waits and hand it to the Parquet encoder as one run.
-    fn flush_sorted(&mut self) -> Result<(), DatasetError> {
+    /// The waiting rows, sorted; none waits afterwards.
+    fn take_sorted(&mut self) -> Result<Option<RecordBatch>, DatasetError> {
         if self.unsorted.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let batches = std::mem::take(&mut self.unsorted);
         self.unsorted_rows = 0;
-        let sorted = sort_for_queries(&concat_batches(&packet_schema(), &batches)?)?;
-        self.writer.write(&sorted).map_err(|source| DatasetError::Parquet { path: self.temp_path.clone(), source })
+        Ok(Some(sort_for_queries(&concat_batches(&packet_schema(), &batches)?)?))
+    }
+
+    /// Sort what waits and spill it as one run.
+    fn spill_run(&mut self) -> Result<(), DatasetError> {
+        let Some(sorted) = self.take_sorted()? else { return Ok(()) };
+        if self.runs.is_none() {
+            self.runs = Some(SpilledRuns::create(self.spill_path.clone())?);
+        }
+        self.runs.as_mut().map_or(Ok(()), |runs| runs.push(&sorted))
+    }
+
+    /// Hand every row to the Parquet encoder in sort order: straight from
+    /// the sort buffer when the file fits in it, else merged from the runs.
+    fn write_in_order(&mut self) -> Result<(), DatasetError> {
+        let path = self.temp_path.clone();
+        let parquet = |source| DatasetError::Parquet { path: path.clone(), source };
+        if self.runs.is_none() {
+            return match self.take_sorted()? {
+                Some(sorted) => self.writer.write(&sorted).map_err(parquet),
+                None => Ok(()),
+            };
+        }
+        self.spill_run()?;
+        let writer = &mut self.writer;
+        match self.runs.take() {
+            Some(runs) => runs.merge(|batch| writer.write(batch).map_err(parquet)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -123,7 +154,7 @@ impl PartitionedWriter {
             file.unsorted_rows += part.num_rows();
             file.unsorted.push(part);
             if file.unsorted_rows >= row_group_rows {
-                file.flush_sorted()?;
+                file.spill_run()?;
             }
             if file.rows >= self.options.max_rows_per_file as u64 {
                 self.commit_day(day)?;
@@ -174,12 +205,24 @@ impl PartitionedWriter {
             let stem = format!("{}-{number}", self.writer_id);
             let temp_path = self.root.join(IN_PROGRESS_DIR).join(format!("{stem}.{}.parquet", day.format("%Y-%m-%d")));
             let final_path = partition_dir(&self.root, day).join(format!("part-{stem}.parquet"));
+            let spill_path =
+                self.root.join(IN_PROGRESS_DIR).join(format!("{stem}.{}.runs.arrow", day.format("%Y-%m-%d")));
             let file = File::create(&temp_path).map_err(DatasetError::io("creating", &temp_path))?;
             let writer = ArrowWriter::try_new(file, packet_schema(), Some(self.properties.clone()))
                 .map_err(|source| DatasetError::Parquet { path: temp_path.clone(), source })?;
             self.open.insert(
                 day,
-                OpenFile { day, temp_path, final_path, writer, rows: 0, unsorted: Vec::new(), unsorted_rows: 0 },
+                OpenFile {
+                    day,
+                    temp_path,
+                    final_path,
+                    writer,
+                    rows: 0,
+                    unsorted: Vec::new(),
+                    unsorted_rows: 0,
+                    spill_path,
+                    runs: None,
+                },
             );
         }
         Ok(self.open.get_mut(&day).expect("the file for this day was inserted just above"))
@@ -236,7 +279,7 @@ pub fn publish(temp_path: &Path, final_path: &Path) -> Result<(), DatasetError> 
 }
 
 fn finish_file(mut open: OpenFile) -> Result<PreparedFile, DatasetError> {
-    open.flush_sorted()?;
+    open.write_in_order()?;
     let OpenFile { day, temp_path, final_path, writer, rows, .. } = open;
     let file = writer.into_inner().map_err(|source| DatasetError::Parquet { path: temp_path.clone(), source })?;
     file.sync_all().map_err(DatasetError::io("syncing", &temp_path))?;
@@ -261,8 +304,15 @@ pub fn file_properties(options: &WriterOptions) -> Result<WriterProperties, parq
     // split); ASNs and windows repeat in runs per source, which zstd finds
     // in plain values more cheaply than a dictionary page per row group.
     let plain = [col::TCP_SEQ, col::TCP_ACK, col::ASN, col::TCP_WINDOW, col::INNER_SRC_IP, col::INNER_DST_IP];
-    let byte_split =
-        [col::IP_ID, col::SRC_PORT, col::IP_TTL, col::PAYLOAD_LEN, col::INNER_SRC_PORT, col::INNER_DST_PORT];
+    let byte_split = [
+        col::IP_ID,
+        col::SRC_PORT,
+        col::IP_TTL,
+        col::IP_LEN,
+        col::PAYLOAD_LEN,
+        col::INNER_SRC_PORT,
+        col::INNER_DST_PORT,
+    ];
     let mut builder = WriterProperties::builder()
         .set_column_dictionary_enabled(ColumnPath::from(col::TIME), false)
         .set_column_encoding(ColumnPath::from(col::TIME), Encoding::DELTA_BINARY_PACKED);

@@ -109,22 +109,13 @@ fn prepared_files_are_durable_but_invisible_until_published() {
     assert!(first.final_path.exists());
 }
 
-#[test]
-fn rows_sort_by_country_then_source_then_time_stably() {
+/// A batch of the rows (country, last octet of the source, time, ip_id as
+/// the row's identity).
+fn batch_of(rows: &[(Option<&str>, u8, i64, u16)]) -> RecordBatch {
     use std::sync::Arc;
 
     use arrow::array::{FixedSizeBinaryArray, StringArray, UInt16Array};
-    // Rows: (country, last source octet, time, ip_id as the row's identity).
-    let rows: [(Option<&str>, u8, i64, u16); 7] = [
-        (Some("NL"), 9, 30, 0),
-        (None, 5, 10, 1),
-        (Some("JP"), 9, 20, 2),
-        (Some("NL"), 2, 40, 3),
-        (Some("JP"), 9, 10, 4),
-        (Some("NL"), 9, 30, 5),
-        (Some("JP"), 1, 50, 6),
-    ];
-    let base = batch(&rows.iter().map(|r| NOV_22 + r.2).collect::<Vec<_>>());
+    let base = batch(&rows.iter().map(|r| r.2).collect::<Vec<_>>());
     let mut columns = base.columns().to_vec();
     let schema = base.schema();
     let index = |name: &str| schema.index_of(name).unwrap();
@@ -138,9 +129,83 @@ fn rows_sort_by_country_then_source_then_time_stably() {
     columns[index(col::SRC_IP)] = Arc::new(FixedSizeBinaryArray::try_from_iter(sources).unwrap());
     let ids = rows.iter().map(|r| r.3).collect::<UInt16Array>();
     columns[index(col::IP_ID)] = arrow::compute::cast(&ids, schema.field(index(col::IP_ID)).data_type()).unwrap();
-    let sorted = sort_for_queries(&RecordBatch::try_new(schema.clone(), columns).unwrap()).unwrap();
-    let order = arrow::compute::cast(sorted.column(index(col::IP_ID)), &arrow::datatypes::DataType::UInt16).unwrap();
-    let order: Vec<u16> = order.as_any().downcast_ref::<UInt16Array>().unwrap().values().to_vec();
+    RecordBatch::try_new(schema.clone(), columns).unwrap()
+}
+
+/// The ip_id column (the rows' identities) of batches, in order.
+fn identities<'a>(batches: impl IntoIterator<Item = &'a RecordBatch>) -> Vec<u16> {
+    use arrow::array::UInt16Array;
+    let mut ids = Vec::new();
+    for batch in batches {
+        let column =
+            arrow::compute::cast(batch.column_by_name(col::IP_ID).unwrap(), &arrow::datatypes::DataType::UInt16);
+        ids.extend(column.unwrap().as_any().downcast_ref::<UInt16Array>().unwrap().values().iter().copied());
+    }
+    ids
+}
+
+#[test]
+fn rows_sort_by_country_then_source_then_time_stably() {
+    let rows: [(Option<&str>, u8, i64, u16); 7] = [
+        (Some("NL"), 9, NOV_22 + 30, 0),
+        (None, 5, NOV_22 + 10, 1),
+        (Some("JP"), 9, NOV_22 + 20, 2),
+        (Some("NL"), 2, NOV_22 + 40, 3),
+        (Some("JP"), 9, NOV_22 + 10, 4),
+        (Some("NL"), 9, NOV_22 + 30, 5),
+        (Some("JP"), 1, NOV_22 + 50, 6),
+    ];
+    let sorted = sort_for_queries(&batch_of(&rows)).unwrap();
     // No country first; JP before NL; by source, then time; rows 0 and 5 tie and keep their order.
-    assert_eq!(order, vec![1, 6, 4, 2, 3, 0, 5]);
+    assert_eq!(identities([&sorted]), vec![1, 6, 4, 2, 3, 0, 5]);
+}
+
+#[test]
+fn a_file_larger_than_the_sort_buffer_is_sorted_from_first_row_to_last() {
+    // 3,000 rows in a scrambled order, sorted a 256-row buffer at a time
+    // (twelve runs spilled and merged), with many ties across runs.
+    let countries = [None, Some("JP"), Some("NL"), Some("US")];
+    let mut state = 0x2545_f491_u64;
+    let mut next = |bound: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % bound
+    };
+    let rows: Vec<(Option<&str>, u8, i64, u16)> =
+        (0..3_000u16).map(|id| (countries[next(4) as usize], next(20) as u8, NOV_22 + next(50) as i64, id)).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let options = WriterOptions { row_group_rows: 256, ..WriterOptions::default() };
+    let mut writer = PartitionedWriter::new(dir.path(), "t", options).unwrap();
+    for chunk in rows.chunks(100) {
+        writer.write(&batch_of(chunk)).unwrap();
+    }
+    let spill = dir.path().join(IN_PROGRESS_DIR).join("t-0.2026-11-22.runs.arrow");
+    assert!(spill.exists(), "runs beyond the first sort buffer are spilled");
+    let committed = writer.commit().unwrap();
+    assert!(!spill.exists(), "the spill file is removed after the merge");
+
+    let file = File::open(&committed[0].path).unwrap();
+    let read: Vec<RecordBatch> =
+        ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap().map(|b| b.unwrap()).collect();
+    let mut expected = rows.clone();
+    // The order the dataset promises, computed independently: no country
+    // first, then by country, source and time; ties in the order written.
+    expected.sort_by_key(|r| (r.0, r.1, r.2, r.3));
+    assert_eq!(identities(&read), expected.iter().map(|r| r.3).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_abandoned_writer_leaves_no_spill_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = WriterOptions { row_group_rows: 2, ..WriterOptions::default() };
+    let mut writer = PartitionedWriter::new(dir.path(), "t", options).unwrap();
+    writer.write(&batch(&[NOV_22 + 3, NOV_22 + 1, NOV_22 + 2])).unwrap();
+    assert!(dir.path().join(IN_PROGRESS_DIR).join("t-0.2026-11-22.runs.arrow").exists());
+    drop(writer);
+    let left: Vec<_> = fs::read_dir(dir.path().join(IN_PROGRESS_DIR))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.iter().all(|name| !name.ends_with(".runs.arrow")), "left behind: {left:?}");
 }
