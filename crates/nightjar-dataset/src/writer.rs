@@ -25,7 +25,9 @@ use crate::sort::sort_for_queries;
 pub struct WriterOptions {
     /// A file is committed and a new one started after this many rows.
     pub max_rows_per_file: usize,
-    /// Rows per row group: the unit a reader skips by statistics.
+    /// Rows per row group: the unit a reader skips by statistics, and how
+    /// many rows are sorted in memory at a time (larger files are sorted
+    /// by merging such runs).
     pub row_group_rows: usize,
     /// zstd level (1–22); 3 is zstd's own default balance.
     pub zstd_level: i32,
@@ -78,10 +80,11 @@ impl OpenFile {
     /// Sort what waits and spill it as one run.
     fn spill_run(&mut self) -> Result<(), DatasetError> {
         let Some(sorted) = self.take_sorted()? else { return Ok(()) };
-        if self.runs.is_none() {
-            self.runs = Some(SpilledRuns::create(self.spill_path.clone())?);
-        }
-        self.runs.as_mut().map_or(Ok(()), |runs| runs.push(&sorted))
+        let runs = match &mut self.runs {
+            Some(runs) => runs,
+            None => self.runs.insert(SpilledRuns::create(self.spill_path.clone())?),
+        };
+        runs.push(&sorted)
     }
 
     /// Hand every row to the Parquet encoder in sort order: straight from

@@ -26,8 +26,9 @@ pub enum EnrichError {
     Geo(#[from] GeoError),
 }
 
-/// How many answers a generation of the enricher's cache holds (see
-/// [`AnswerCache`]): at most twice this many, about 100 bytes each.
+/// How many answers a generation of the enricher's cache holds: it keeps
+/// the answers for the most recently seen sources in two generations, so at
+/// most twice this many, about 100 bytes each.
 pub const ANSWER_CACHE_CAPACITY: usize = 1 << 18;
 
 /// Fills the `country`, `asn` and `as_name` columns of packet record batches
