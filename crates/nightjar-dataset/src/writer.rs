@@ -151,8 +151,9 @@ impl PartitionedWriter {
         let row_group_rows = self.options.row_group_rows;
         for (day, part) in split_by_day(batch)? {
             let file = self.open_file(day)?;
-            // Rows are sorted a row group at a time: the longer the sorted
-            // run, the better statistics prune and columns compress.
+            // Rows are sorted a row group's worth at a time into runs, which
+            // finishing the file merges: the whole file is one sorted run, so
+            // statistics prune and each source's columns compress together.
             file.rows += part.num_rows() as u64;
             file.unsorted_rows += part.num_rows();
             file.unsorted.push(part);
