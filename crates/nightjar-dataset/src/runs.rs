@@ -12,7 +12,7 @@
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use arrow::array::ArrayRef;
 use arrow::compute::interleave;
@@ -21,9 +21,10 @@ use arrow::ipc::reader::FileReader;
 use arrow::ipc::writer::{FileWriter, IpcWriteOptions};
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
-use nightjar_record::{col, packet_schema};
+use nightjar_record::packet_schema;
 
 use crate::error::DatasetError;
+use crate::sort::SORT_KEY;
 
 /// Rows per batch in the spill file, and per merged batch handed on (small
 /// in tests, so that runs span several batches).
@@ -64,20 +65,35 @@ impl SpilledRuns {
         Ok(())
     }
 
-    /// Hand every row of every run to `sink` in sort order (rows equal in
-    /// the sort key in run order), in batches of at most
-    /// [`SPILL_BATCH_ROWS`] rows.
+    /// Hand every row of every spilled run, and of `last` (a sorted run
+    /// still in memory, which need not go to disk and back), to `sink` in
+    /// sort order (rows equal in the sort key in run order, `last` last), in
+    /// batches of at most [`SPILL_BATCH_ROWS`] rows.
     pub(crate) fn merge(
         mut self,
+        last: Option<RecordBatch>,
         mut sink: impl FnMut(&RecordBatch) -> Result<(), DatasetError>,
     ) -> Result<(), DatasetError> {
         if let Some(writer) = self.writer.take() {
             writer.into_inner()?;
         }
         let converter = sort_key_converter()?;
-        let mut cursors = Vec::with_capacity(self.runs.len());
+        let mut sources: Vec<RunBatches> = Vec::with_capacity(self.runs.len() + 1);
         for run in &self.runs {
-            if let Some(cursor) = RunCursor::open(&self.path, run.clone(), &converter)? {
+            let file = File::open(&self.path).map_err(DatasetError::io("opening", &self.path))?;
+            let mut reader = FileReader::try_new_buffered(file, None)?;
+            reader.set_index(run.start)?;
+            sources.push(Box::new(reader.take(run.len())));
+        }
+        if let Some(last) = last {
+            let rows = last.num_rows();
+            sources.push(Box::new(
+                (0..rows).step_by(SPILL_BATCH_ROWS).map(move |at| Ok(last.slice(at, SPILL_BATCH_ROWS.min(rows - at)))),
+            ));
+        }
+        let mut cursors = Vec::with_capacity(sources.len());
+        for (run, batches) in sources.into_iter().enumerate() {
+            if let Some(cursor) = RunCursor::open(batches, run, &converter)? {
                 cursors.push(cursor);
             }
         }
@@ -121,41 +137,37 @@ impl Drop for SpilledRuns {
 /// which compares alike across batches converted by the same converter.
 fn sort_key_converter() -> Result<RowConverter, DatasetError> {
     let schema = packet_schema();
-    let fields = [col::COUNTRY, col::SRC_IP, col::TIME]
+    let fields = SORT_KEY
         .iter()
         .map(|name| Ok(SortField::new(schema.field_with_name(name)?.data_type().clone())))
         .collect::<Result<Vec<_>, arrow::error::ArrowError>>()?;
     Ok(RowConverter::new(fields)?)
 }
 
+/// One run's batches, in order.
+type RunBatches = Box<dyn Iterator<Item = Result<RecordBatch, arrow::error::ArrowError>>>;
+
 /// Where one run is read.
 struct RunCursor {
-    reader: FileReader<std::io::BufReader<File>>,
-    /// Batches of the run not read yet.
-    remaining: usize,
+    batches: RunBatches,
     batch: RecordBatch,
     keys: Rows,
     position: usize,
+    /// The run's place among the runs, which orders equal keys.
     run: usize,
 }
 
 impl RunCursor {
-    fn open(path: &Path, run: Range<usize>, converter: &RowConverter) -> Result<Option<Self>, DatasetError> {
-        let file = File::open(path).map_err(DatasetError::io("opening", path))?;
-        let mut reader = FileReader::try_new_buffered(file, None)?;
-        reader.set_index(run.start)?;
-        let Some(batch) = reader.next().transpose()? else { return Ok(None) };
+    /// A cursor at the first row of `batches`; none for an empty run.
+    fn open(mut batches: RunBatches, run: usize, converter: &RowConverter) -> Result<Option<Self>, DatasetError> {
+        let Some(batch) = batches.next().transpose()? else { return Ok(None) };
         let keys = keys_of(&batch, converter)?;
-        Ok(Some(RunCursor { reader, remaining: run.len() - 1, batch, keys, position: 0, run: run.start }))
+        Ok(Some(RunCursor { batches, batch, keys, position: 0, run }))
     }
 
     /// Move to the run's next batch; false when the run is done.
     fn next_batch(&mut self, converter: &RowConverter) -> Result<bool, DatasetError> {
-        if self.remaining == 0 {
-            return Ok(false);
-        }
-        let Some(batch) = self.reader.next().transpose()? else { return Ok(false) };
-        self.remaining -= 1;
+        let Some(batch) = self.batches.next().transpose()? else { return Ok(false) };
         self.keys = keys_of(&batch, converter)?;
         self.batch = batch;
         self.position = 0;
@@ -164,7 +176,7 @@ impl RunCursor {
 }
 
 fn keys_of(batch: &RecordBatch, converter: &RowConverter) -> Result<Rows, DatasetError> {
-    let columns = [col::COUNTRY, col::SRC_IP, col::TIME]
+    let columns = SORT_KEY
         .iter()
         .map(|name| {
             batch.column_by_name(name).cloned().ok_or_else(|| DatasetError::Schema(format!("no `{name}` column")))

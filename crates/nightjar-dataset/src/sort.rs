@@ -9,6 +9,9 @@ use nightjar_record::col;
 
 use crate::error::DatasetError;
 
+/// The columns rows are ordered by, in order.
+pub(crate) const SORT_KEY: [&str; 3] = [col::COUNTRY, col::SRC_IP, col::TIME];
+
 /// One row's place in the order. Field order is comparison order; `None`
 /// sorts first; `row` last makes the unstable sort stable.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -98,10 +98,10 @@ impl OpenFile {
                 None => Ok(()),
             };
         }
-        self.spill_run()?;
+        let last = self.take_sorted()?;
         let writer = &mut self.writer;
         match self.runs.take() {
-            Some(runs) => runs.merge(|batch| writer.write(batch).map_err(parquet)),
+            Some(runs) => runs.merge(last, |batch| writer.write(batch).map_err(parquet)),
             None => Ok(()),
         }
     }
