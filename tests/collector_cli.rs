@@ -60,7 +60,7 @@ fn tokens_server_heartbeat_and_sensor_list() {
     let table = String::from_utf8_lossy(&listed.stdout);
     let osaka = table.lines().find(|l| l.starts_with("osaka-1")).expect("osaka-1 listed");
     let kobe = table.lines().find(|l| l.starts_with("kobe-1")).expect("kobe-1 listed");
-    assert!(osaka.contains(" ok "), "{table}");
+    assert!(osaka.contains(" new "), "first heard from, no rows yet: {table}");
     assert!(kobe.contains("SILENT") && kobe.contains("never"), "{table}");
     assert_eq!(listed.status.code(), Some(2), "a silent sensor fails --fail-on-silent");
 

@@ -1,17 +1,35 @@
-//! The collector's counters, exposed at `/metrics` in Prometheus text format.
+//! The collector's metrics, exposed at `/metrics` in Prometheus text format.
+//!
+//! Names follow Prometheus conventions (`nightjar_collector_` prefix, base
+//! units, `_total` counters). Labels are bounded: endpoint and status code, a
+//! fixed set of reasons, and — for the per-sensor series of
+//! [`crate::sensor_metrics`] — the ids of registered sensors only, never an
+//! address or a string a client made up.
+//!
+//! `alerts.example.yml` beside this crate's manifest holds alert rules on them.
+
+use std::path::Path;
+use std::sync::Arc;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::registry::Registry;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry as MetricsRegistry, Unit};
+
+use crate::registry::Registry;
+use crate::sensor_metrics::SensorMetrics;
 
 type Labels = Vec<(String, String)>;
 
-/// Every counter a collector operator would ask about. Labels are bounded:
-/// endpoint and status code, or a fixed set of reasons — never a sensor id
-/// or an address.
+/// Upper bounds of the upload duration buckets, seconds: a small batch on a
+/// quiet collector takes milliseconds, a 64 MiB one on a loaded disk seconds.
+const UPLOAD_BUCKETS_S: [f64; 13] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// Every counter a collector operator would ask about.
 pub struct Metrics {
-    registry: Registry,
+    registry: MetricsRegistry,
     /// Requests by endpoint and HTTP status.
     pub requests: Family<Labels, Counter>,
     /// Batches stored.
@@ -26,11 +44,31 @@ pub struct Metrics {
     pub bytes_received: Counter,
     /// Heartbeats received.
     pub heartbeats: Counter,
+    /// Seconds from an upload's arrival to its answer.
+    pub upload_duration: Histogram,
+    /// 1 while the collector can write its dataset, 0 after a failed write
+    /// until the next successful one (what `/healthz` answers).
+    pub healthy: Gauge,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::with_prefix("nightjar_collector");
+        Metrics::build(None)
+    }
+}
+
+impl Metrics {
+    /// The metrics, with per-sensor series read from `registry` at each
+    /// scrape for the sensors registered (not revoked) under `state_dir`.
+    pub fn with_sensors(registry: Arc<Registry>, state_dir: &Path) -> Metrics {
+        Metrics::build(Some(SensorMetrics::new(registry, state_dir)))
+    }
+
+    fn build(sensors: Option<SensorMetrics>) -> Metrics {
+        let mut root = MetricsRegistry::with_prefix("nightjar");
+        let build_info = Family::<Labels, Gauge>::default();
+        build_info.get_or_create(&vec![("version".to_string(), env!("CARGO_PKG_VERSION").to_string())]).set(1);
+        root.register("build_info", "The running Nightjar version (always 1)", build_info);
         let metrics = Metrics {
             requests: Family::default(),
             batches_stored: Counter::default(),
@@ -39,24 +77,40 @@ impl Default for Metrics {
             rejected: Family::default(),
             bytes_received: Counter::default(),
             heartbeats: Counter::default(),
-            registry: Registry::default(),
+            upload_duration: Histogram::new(UPLOAD_BUCKETS_S),
+            healthy: Gauge::default(),
+            registry: MetricsRegistry::default(),
         };
-        registry.register("requests", "HTTP requests by endpoint and status", metrics.requests.clone());
-        registry.register("batches_stored", "Batches stored in the dataset", metrics.batches_stored.clone());
-        registry.register("rows_stored", "Packet records stored in the dataset", metrics.rows_stored.clone());
-        registry.register(
+        metrics.healthy.set(1);
+        let collector = root.sub_registry_with_prefix("collector");
+        collector.register("requests", "HTTP requests by endpoint and status", metrics.requests.clone());
+        collector.register("batches_stored", "Batches stored in the dataset", metrics.batches_stored.clone());
+        collector.register("rows_stored", "Packet records stored in the dataset", metrics.rows_stored.clone());
+        collector.register(
             "duplicate_batches",
             "Repeated batches acknowledged without storing",
             metrics.duplicates.clone(),
         );
-        registry.register("rejected_batches", "Uploads refused, by reason", metrics.rejected.clone());
-        registry.register("received_bytes", "Request body bytes received", metrics.bytes_received.clone());
-        registry.register("heartbeats", "Sensor heartbeats received", metrics.heartbeats.clone());
-        Metrics { registry, ..metrics }
+        collector.register("rejected_batches", "Uploads refused, by reason", metrics.rejected.clone());
+        collector.register("received_bytes", "Request body bytes received", metrics.bytes_received.clone());
+        collector.register("heartbeats", "Sensor heartbeats received", metrics.heartbeats.clone());
+        collector.register_with_unit(
+            "upload_duration",
+            "Time from an upload's arrival to its answer",
+            Unit::Seconds,
+            metrics.upload_duration.clone(),
+        );
+        collector.register(
+            "healthy",
+            "1 while the dataset can be written, 0 after a failed write until the next successful one",
+            metrics.healthy.clone(),
+        );
+        if let Some(sensors) = sensors {
+            collector.register_collector(Box::new(sensors));
+        }
+        Metrics { registry: root, ..metrics }
     }
-}
 
-impl Metrics {
     /// Count a request.
     pub fn request(&self, endpoint: &str, status: u16) {
         self.requests
@@ -72,11 +126,40 @@ impl Metrics {
         self.rejected.get_or_create(&vec![("reason".to_string(), reason.to_string())]).inc();
     }
 
+    /// An upload was answered `elapsed` after it arrived.
+    pub fn upload_answered(&self, elapsed: std::time::Duration) {
+        self.upload_duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// Whether the last write to the dataset succeeded.
+    pub fn set_healthy(&self, healthy: bool) {
+        self.healthy.set(i64::from(healthy));
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_info_latency_and_health_are_exposed() {
+        let metrics = Metrics::default();
+        metrics.upload_answered(std::time::Duration::from_millis(30));
+        metrics.set_healthy(false);
+        let text = metrics.render();
+        let version = env!("CARGO_PKG_VERSION");
+        assert!(text.contains(&format!("nightjar_build_info{{version=\"{version}\"}} 1\n")), "{text}");
+        assert!(text.contains("nightjar_collector_upload_duration_seconds_bucket{le=\"0.05\"} 1\n"), "{text}");
+        assert!(text.contains("nightjar_collector_upload_duration_seconds_count 1\n"), "{text}");
+        assert!(text.contains("nightjar_collector_healthy 0\n"), "{text}");
+        assert!(text.contains("# TYPE nightjar_collector_rows_stored counter"), "{text}");
     }
 }

@@ -1,11 +1,15 @@
 //! `nightjar collector` and `nightjar sensors`: run the collector, manage
-//! sensor tokens, and see which sensors have gone silent.
+//! sensor tokens, and see which sensors have gone silent, are refused or
+//! have stalled.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use nightjar_collector::registry::{REGISTRY_FILE, read_registry};
+use nightjar_collector::printable::printable;
+use nightjar_collector::registry::{REGISTRY_FILE, SensorStatus, read_registry};
+use nightjar_collector::sensor_state::SensorState;
 use nightjar_collector::{CollectorConfig, tokens};
 
 /// Arguments of `nightjar collector`.
@@ -40,7 +44,8 @@ pub struct SensorsArgs {
     /// The collector configuration file (TOML).
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
-    /// Exit with status 2 when any active sensor is silent (for monitoring).
+    /// Exit with status 2 when any active sensor is silent, refused or stalled
+    /// (for monitoring).
     #[arg(long)]
     fail_on_silent: bool,
 }
@@ -101,6 +106,12 @@ pub(crate) async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
+/// Widest sensor id shown (valid ids have at most 64 characters).
+const SHOWN_ID_CHARS: usize = 64;
+
+/// Widest note shown after the columns.
+const SHOWN_NOTE_CHARS: usize = 160;
+
 /// Run `nightjar sensors`.
 pub fn list(args: SensorsArgs) -> Result<()> {
     let config = CollectorConfig::load(&args.config)?;
@@ -112,38 +123,64 @@ pub fn list(args: SensorsArgs) -> Result<()> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", registry_path.display())),
     };
     let now = chrono::Utc::now().timestamp();
-    let silent_after = i64::try_from(config.silent_after_s).unwrap_or(i64::MAX);
     let header = ["sensor", "state", "last seen", "rows/hour", "rows"];
-    println!("{:<24} {:<8} {:>10} {:>12} {:>14}  last error", header[0], header[1], header[2], header[3], header[4]);
-    let mut silent = 0;
+    println!("{:<24} {:<8} {:>10} {:>12} {:>14}  note", header[0], header[1], header[2], header[3], header[4]);
+    let mut attention = BTreeMap::<SensorState, usize>::new();
     for sensor in &sensors {
-        let status = registry.get(&sensor.name).cloned().unwrap_or_default();
-        let ago = status.last_seen.map(|t| now - t);
-        let state = if sensor.revoked {
-            "revoked"
-        } else if ago.is_none_or(|a| a > silent_after) {
-            silent += 1;
-            "SILENT"
+        let status = registry.get(&sensor.name);
+        let state = SensorState::of(status, now, config.silent_after_s);
+        let shown_state = if sensor.revoked {
+            "revoked".to_string()
+        } else if state.needs_attention() {
+            *attention.entry(state).or_default() += 1;
+            state.as_str().to_uppercase()
         } else {
-            "ok"
+            state.as_str().to_string()
         };
-        let last_seen = ago.map_or("never".to_string(), |a| format!("{a}s ago"));
-        let error = status.last_error.as_ref().map_or(String::new(), |(t, m)| format!("{}s ago: {m}", now - t));
+        let status = status.cloned().unwrap_or_default();
+        let last_seen = status.last_seen.map_or("never".to_string(), |t| format!("{}s ago", now - t));
+        let note = if sensor.revoked { String::new() } else { note(&status, state, now) };
         println!(
             "{:<24} {:<8} {:>10} {:>12} {:>14}  {}",
-            sensor.name,
-            state,
+            printable(&sensor.name, SHOWN_ID_CHARS),
+            shown_state,
             last_seen,
             status.rows_last_hour(now),
             status.rows,
-            error
+            printable(&note, SHOWN_NOTE_CHARS)
         );
     }
-    if silent > 0 {
-        eprintln!("{silent} sensor(s) silent for more than {}s", config.silent_after_s);
+    if !attention.is_empty() {
+        let counts: Vec<String> = attention.iter().map(|(state, n)| format!("{n} {state}")).collect();
+        eprintln!(
+            "{} sensor(s) need attention: {} (silent: nothing heard for more than {}s)",
+            attention.values().sum::<usize>(),
+            counts.join(", "),
+            config.silent_after_s
+        );
         if args.fail_on_silent {
             std::process::exit(2);
         }
     }
     Ok(())
+}
+
+/// Why a sensor is in its state, or its last error. Built from registry
+/// text that may quote a sensor: the caller makes it printable.
+fn note(status: &SensorStatus, state: SensorState, now: i64) -> String {
+    match (state, &status.refusal) {
+        (SensorState::Refused, Some(refusal)) => format!(
+            "{}s ago: a request claiming sensor `{}` was refused: {}",
+            now - refusal.at,
+            refusal.claimed_sensor,
+            refusal.reason
+        ),
+        (SensorState::Stalled, _) => format!(
+            "keeps packets ({} kept, {} batches spooled) but nothing stored for {}s",
+            status.kept_packets.map_or("?".to_string(), |n| n.to_string()),
+            status.spooled_batches.map_or("?".to_string(), |n| n.to_string()),
+            status.pending_since.map_or(0, |t| now - t)
+        ),
+        _ => status.last_error.as_ref().map_or(String::new(), |(t, m)| format!("{}s ago: {m}", now - t)),
+    }
 }
