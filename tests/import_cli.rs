@@ -111,6 +111,47 @@ fn dark_prefix_and_research_list_shape_the_records() {
     assert!(stderr.contains("line 2") && stderr.contains("10.0.0.0/8"), "{stderr}");
 }
 
+/// A pcap with one TCP SYN from `src` to 192.0.2.1:22 (Ethernet, IPv4).
+fn one_syn_pcap(path: &Path, src: [u8; 4]) {
+    let mut ip = vec![0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0];
+    ip.extend_from_slice(&src);
+    ip.extend_from_slice(&[192, 0, 2, 1]);
+    let sum = ip.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum::<u32>();
+    let checksum = !((sum & 0xffff) + (sum >> 16)) as u16;
+    ip[10..12].copy_from_slice(&checksum.to_be_bytes());
+    let tcp = [0x9c, 0x40, 0, 22, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x04, 0, 0, 0, 0, 0];
+    let mut frame = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00];
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(&tcp);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as u32;
+    let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
+    for field in [now, 0, frame.len() as u32, frame.len() as u32] {
+        pcap.extend_from_slice(&field.to_le_bytes());
+    }
+    pcap.extend_from_slice(&frame);
+    fs::write(path, pcap).unwrap();
+}
+
+#[test]
+fn the_bundled_research_list_applies_when_none_is_given() {
+    let work = tempfile::tempdir().unwrap();
+    let pcap = work.path().join("censys.pcap");
+    // 162.142.125.0/24 is a range Censys publishes as its scanners'.
+    one_syn_pcap(&pcap, [162, 142, 125, 7]);
+    let import = |name: &str, extra: &[&str]| {
+        let out_dir = work.path().join(name);
+        let mut args = vec!["import", pcap.to_str().unwrap(), "--out", out_dir.to_str().unwrap(), "-q"];
+        args.extend_from_slice(extra);
+        let out = nightjar(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let bundled = import("bundled", &[]);
+    assert_eq!((count(&bundled, "records kept"), count(&bundled, "research")), (1, 1), "{bundled}");
+    let none = import("none", &["--research-list", "/dev/null"]);
+    assert_eq!((count(&none, "records kept"), count(&none, "research")), (1, 0), "{none}");
+}
+
 #[test]
 fn bad_arguments_are_named() {
     let out = nightjar(&["import", "x.pcap", "--out", "/tmp/unused", "--dark-prefix", "192.0.2.300/24"]);

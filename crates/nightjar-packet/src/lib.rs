@@ -50,4 +50,4 @@ pub use packet::{
     IcmpHeader, Packet, QuotedPacket, TCP_OPTION_LAYOUT_MAX, TcpHeader, TcpOptions, Transport, ipproto, tcp_flags,
 };
 pub use prefix_map::PrefixMap;
-pub use research::{DEFAULT_RESEARCH_LABEL, ResearchListError, ResearchScanners};
+pub use research::{BUNDLED_RESEARCH_LIST, DEFAULT_RESEARCH_LABEL, ResearchListError, ResearchScanners};

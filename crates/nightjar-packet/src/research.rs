@@ -15,6 +15,14 @@ use crate::prefix_map::PrefixMap;
 /// The label given to a line that names no organisation.
 pub const DEFAULT_RESEARCH_LABEL: &str = "research";
 
+/// The bundled list, in the format above: internet-wide scanning
+/// organisations' prefixes from the MISP warninglists (BSD-3-Clause), as
+/// described in `crates/nightjar-packet/data/README.md`.
+const BUNDLED_LIST: &str = include_str!("../data/research-scanners.txt");
+
+/// Where the bundled list comes from, for outputs that say which list applied.
+pub const BUNDLED_RESEARCH_LIST: &str = "bundled research scanner list (MISP warninglists, pymispwarninglists 1.7.0)";
+
 /// A line of a research scanner list that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {source}")]
@@ -53,6 +61,12 @@ impl ResearchScanners {
         Ok(ResearchScanners { map: PrefixMap::new(entries) })
     }
 
+    /// The list bundled with Nightjar (see [`BUNDLED_RESEARCH_LIST`]): the
+    /// default wherever no list is configured.
+    pub fn bundled() -> Self {
+        ResearchScanners::parse(BUNDLED_LIST).expect("the bundled research scanner list parses (checked by its test)")
+    }
+
     /// The organisation label for a source address, if it is a research scanner.
     #[inline]
     pub fn label(&self, src: &Addr16) -> Option<&str> {
@@ -83,6 +97,17 @@ mod tests {
         assert_eq!(list.label(&map_v4([198, 51, 100, 3])), Some("Example Univ"));
         assert_eq!(list.label(&map_v4([203, 0, 113, 70])), Some(DEFAULT_RESEARCH_LABEL));
         assert_eq!(list.label(&map_v4([203, 0, 113, 1])), None);
+    }
+
+    #[test]
+    fn bundled_list_parses_and_names_known_scanners() {
+        let list = ResearchScanners::bundled();
+        assert!(list.len() > 1_000, "{} prefixes", list.len());
+        // Ranges the organisations publish themselves.
+        assert_eq!(list.label(&map_v4([162, 142, 125, 7])), Some("Censys"));
+        assert_eq!(list.label(&map_v4([198, 51, 100, 3])), None);
+        let v6: Addr16 = "2602:80d:1000:b0cc:e::1".parse::<std::net::Ipv6Addr>().unwrap().octets();
+        assert_eq!(list.label(&v6), Some("Censys"));
     }
 
     #[test]

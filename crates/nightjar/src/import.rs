@@ -35,7 +35,9 @@ pub struct ImportArgs {
     #[arg(long = "dark-prefix", value_name = "CIDR")]
     dark_prefixes: Vec<Prefix>,
     /// Research scanner list: one CIDR per line, optionally followed by the
-    /// organisation's name; `#` comments.
+    /// organisation's name; `#` comments. Default: the bundled list of
+    /// internet-wide scanning organisations (`crates/nightjar-packet/data/README.md`);
+    /// an empty file (`/dev/null`) labels no source.
     #[arg(long, value_name = "FILE")]
     research_list: Option<PathBuf>,
     /// Country database (MaxMind format: GeoLite2-Country, DB-IP, ip-location-db).
@@ -65,7 +67,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
                 .with_context(|| format!("reading research scanner list {}", path.display()))?;
             ResearchScanners::parse(&text).with_context(|| format!("in research scanner list {}", path.display()))?
         }
-        None => ResearchScanners::default(),
+        None => ResearchScanners::bundled(),
     };
     let rules = IngestRules {
         dark_prefixes: PrefixSet::new(args.dark_prefixes.clone()),
