@@ -1,20 +1,24 @@
-//! Small state files replaced atomically.
+//! Small state files replaced atomically (see [`nightjar_ops::replace()`]).
 
-use std::fs;
-use std::io::Write;
 use std::path::Path;
 
-/// Replace `path` with `bytes`: write a temporary sibling, fsync it, rename
-/// it over the old file, fsync the folder.
+use nightjar_ops::StateFileError;
+
+/// Replace `path` with `bytes`: a uniquely named temporary sibling, synced, renamed over the
+/// old file, the folder synced. The folder is created if missing. The error names the file
+/// and the step; its kind is the system error's.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut file = fs::File::create(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(&temp, path)?;
-    fs::File::open(dir)?.sync_all()
+    if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)?;
+    }
+    nightjar_ops::replace(path, bytes, nightjar_ops::READABLE_BY_ALL).map_err(|error| {
+        let kind = match &error {
+            StateFileError::Read { source, .. }
+            | StateFileError::Write { source, .. }
+            | StateFileError::SyncFolder { source, .. }
+            | StateFileError::Lock { source, .. } => source.kind(),
+            StateFileError::Invalid { .. } => std::io::ErrorKind::InvalidData,
+        };
+        std::io::Error::new(kind, error)
+    })
 }

@@ -1,27 +1,30 @@
 //! Sensor identities and their tokens.
 //!
-//! `STATE/sensors.json` lists the sensors, each with the SHA-256 of its
-//! token (tokens are 256 random bits, so a fast hash is enough; the token
-//! itself is printed once when the sensor is added and never stored).
-//! The file is replaced atomically on every change, and the running
-//! collector reloads it when its modification time changes, so sensors are
-//! added and revoked without a restart.
+//! `STATE/sensors.json` lists the sensors, each with the SHA-256 of its token (tokens are
+//! 256 random bits, so a fast hash is enough; the token itself is printed once when the
+//! sensor is added and never stored):
+//!
+//! ```json
+//! {"sensors": [{"name": "tokyo-1", "token_sha256": "3f0c…(64 hex digits)",
+//!               "added": "2026-11-20T08:00:00+00:00", "revoked": false}]}
+//! ```
+//!
+//! Every change (`add-sensor`, `revoke-sensor`) takes the file's lock (`.sensors.json.lock`
+//! beside it), reads the file again, changes it and replaces it atomically, so commands
+//! running at once keep each other's changes. The running collector follows the file (see
+//! [`nightjar_ops::ReloadingFile`]): a sensor added or revoked counts from the first request
+//! after the command returned, without a restart.
 
-use std::collections::HashMap;
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::RwLock;
-use std::time::SystemTime;
+use std::path::Path;
 
-use base64::Engine;
-use rand::RngCore;
+use nightjar_ops::{NameRule, StateFileError, TokenChecker, TokenDigest, TokenFormat, TokenStore, TokenTable};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
-use crate::state_file::write_atomically;
 
 /// The file name under the state folder.
 pub const SENSORS_FILE: &str = "sensors.json";
+
+/// Sensor tokens start with this, so a token pasted in the wrong place is recognisable.
+const TOKEN_PREFIX: &str = "njs_";
 
 /// One sensor's entry.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -54,46 +57,64 @@ pub enum TokenError {
     /// No such sensor.
     #[error("no sensor `{0}`")]
     Unknown(String),
-    /// Reading or writing the list failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The list is not valid JSON of the expected shape.
-    #[error("{path}: {message}")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What the parser said.
-        message: String,
-    },
+    /// The list could not be read, locked, written, or is not a valid sensor list.
+    #[error(transparent)]
+    File(#[from] StateFileError),
+}
+
+/// Why `sensors.json` is not a valid sensor list.
+#[derive(Debug, thiserror::Error)]
+enum SensorListError {
+    /// Not JSON of the expected shape.
+    #[error("not JSON of the form {{\"sensors\": [{{\"name\": …, \"token_sha256\": …, \"added\": …}}]}}")]
+    Json(#[source] serde_json::Error),
+    /// An active sensor's hash is not 64 hex digits.
+    #[error("the token_sha256 of sensor `{0}` is not 64 hex digits")]
+    BadDigest(String),
+}
+
+/// The layout of `sensors.json`.
+enum SensorsJson {}
+
+impl TokenFormat for SensorsJson {
+    type Contents = SensorsFile;
+    type ParseError = SensorListError;
+    const WHAT: &'static str = "a valid sensor list";
+    const NEW_FILE_MODE: u32 = nightjar_ops::READABLE_BY_ALL;
+
+    fn empty() -> SensorsFile {
+        SensorsFile::default()
+    }
+
+    fn parse(bytes: &[u8]) -> Result<SensorsFile, SensorListError> {
+        let file: SensorsFile = serde_json::from_slice(bytes).map_err(SensorListError::Json)?;
+        if let Some(bad) = file.sensors.iter().find(|s| !s.revoked && TokenDigest::from_hex(&s.token_sha256).is_none())
+        {
+            return Err(SensorListError::BadDigest(bad.name.clone()));
+        }
+        Ok(file)
+    }
+
+    fn render(file: &SensorsFile) -> Vec<u8> {
+        serde_json::to_vec_pretty(file).expect("the sensor list always serialises")
+    }
+
+    fn accepted(file: &SensorsFile) -> TokenTable {
+        file.sensors
+            .iter()
+            .filter(|s| !s.revoked)
+            .filter_map(|s| Some((s.name.clone(), TokenDigest::from_hex(&s.token_sha256)?)))
+            .collect()
+    }
+}
+
+fn store(state_dir: &Path) -> TokenStore<SensorsJson> {
+    TokenStore::new(&state_dir.join(SENSORS_FILE))
 }
 
 /// Whether `name` is a valid sensor id (`[A-Za-z0-9._-]{1,64}`).
 pub fn valid_sensor_id(name: &str) -> bool {
-    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn read(path: &Path) -> Result<SensorsFile, TokenError> {
-    match fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| TokenError::Corrupt { path: path.to_path_buf(), message: e.to_string() }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SensorsFile::default()),
-        Err(source) => Err(TokenError::Io { path: path.to_path_buf(), source }),
-    }
-}
-
-fn write(path: &Path, file: &SensorsFile) -> Result<(), TokenError> {
-    let bytes = serde_json::to_vec_pretty(file).expect("the sensor list always serialises");
-    write_atomically(path, &bytes).map_err(|source| TokenError::Io { path: path.to_path_buf(), source })
+    NameRule::Sensor.allows(name)
 }
 
 /// Add a sensor and return its new token (shown once, stored only hashed).
@@ -101,71 +122,58 @@ pub fn add_sensor(state_dir: &Path, name: &str) -> Result<String, TokenError> {
     if !valid_sensor_id(name) {
         return Err(TokenError::BadName(name.into()));
     }
-    let path = state_dir.join(SENSORS_FILE);
-    let mut file = read(&path)?;
-    if file.sensors.iter().any(|s| s.name == name && !s.revoked) {
-        return Err(TokenError::Exists(name.into()));
-    }
-    let mut secret = [0u8; 32];
-    rand::rng().fill_bytes(&mut secret);
-    let token = format!("njs_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
-    file.sensors.retain(|s| s.name != name);
-    file.sensors.push(SensorEntry {
-        name: name.into(),
-        token_sha256: hash(&token),
-        added: chrono::Utc::now().to_rfc3339(),
-        revoked: false,
-    });
-    fs::create_dir_all(state_dir).map_err(|source| TokenError::Io { path: state_dir.into(), source })?;
-    write(&path, &file)?;
-    Ok(token)
+    store(state_dir).update(|file| {
+        if file.sensors.iter().any(|s| s.name == name && !s.revoked) {
+            return Err(TokenError::Exists(name.into()));
+        }
+        let token = nightjar_ops::new_token(TOKEN_PREFIX);
+        file.sensors.retain(|s| s.name != name);
+        file.sensors.push(SensorEntry {
+            name: name.into(),
+            token_sha256: TokenDigest::of(&token).to_hex(),
+            added: chrono::Utc::now().to_rfc3339(),
+            revoked: false,
+        });
+        Ok(token)
+    })
 }
 
-/// Revoke a sensor: its token stops working at once.
+/// Revoke a sensor: its token is refused from the first request after this returns.
 pub fn revoke_sensor(state_dir: &Path, name: &str) -> Result<(), TokenError> {
-    let path = state_dir.join(SENSORS_FILE);
-    let mut file = read(&path)?;
-    let entry = file.sensors.iter_mut().find(|s| s.name == name).ok_or_else(|| TokenError::Unknown(name.into()))?;
-    entry.revoked = true;
-    write(&path, &file)
+    store(state_dir).update(|file| {
+        let entry = file.sensors.iter_mut().find(|s| s.name == name).ok_or_else(|| TokenError::Unknown(name.into()))?;
+        entry.revoked = true;
+        Ok(())
+    })
 }
 
 /// Every sensor in the list, revoked ones included.
 pub fn list_sensors(state_dir: &Path) -> Result<Vec<SensorEntry>, TokenError> {
-    Ok(read(&state_dir.join(SENSORS_FILE))?.sensors)
+    Ok(store(state_dir).read()?.sensors)
 }
 
-/// Token checks for the running collector, reloading the list when it changes.
+/// Token checks for the running collector, following `STATE/sensors.json` as it changes.
 #[derive(Debug)]
 pub struct TokenDirectory {
-    path: PathBuf,
-    cached: RwLock<(Option<SystemTime>, HashMap<String, String>)>,
+    checker: TokenChecker<SensorsJson>,
 }
 
 impl TokenDirectory {
-    /// Token checks against `STATE/sensors.json`.
+    /// Token checks against `STATE/sensors.json` (a missing file lets no sensor in).
     pub fn new(state_dir: &Path) -> Self {
-        TokenDirectory { path: state_dir.join(SENSORS_FILE), cached: RwLock::new((None, HashMap::new())) }
+        TokenDirectory { checker: TokenChecker::new(&state_dir.join(SENSORS_FILE)) }
     }
 
     /// The sensor a token belongs to, if it is valid and not revoked.
     pub fn sensor_for(&self, token: &str) -> Result<Option<String>, TokenError> {
-        let modified = fs::metadata(&self.path).and_then(|m| m.modified()).ok();
-        let stale = self.cached.read().map(|c| c.0 != modified || modified.is_none()).unwrap_or(true);
-        if stale {
-            let file = read(&self.path)?;
-            let active = file.sensors.into_iter().filter(|s| !s.revoked).map(|s| (s.token_sha256, s.name)).collect();
-            if let Ok(mut cached) = self.cached.write() {
-                *cached = (modified, active);
-            }
-        }
-        let digest = hash(token);
-        Ok(self.cached.read().ok().and_then(|c| c.1.get(&digest).cloned()))
+        Ok(self.checker.name_for(token)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]
@@ -180,9 +188,8 @@ mod tests {
         assert!(!stored.contains(&token), "the token itself is never stored");
         assert!(matches!(add_sensor(dir.path(), "tokyo-1"), Err(TokenError::Exists(_))));
 
-        // Revocation is seen without reopening the directory. File times can
-        // be coarse, so wait until the change is visible as one.
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        // Revocation is seen without reopening the directory, even within the file system
+        // clock's tick of the addition.
         revoke_sensor(dir.path(), "tokyo-1").unwrap();
         assert_eq!(directory.sensor_for(&token).unwrap(), None);
         // A new token can be issued after revocation; the old one stays dead.
@@ -197,5 +204,34 @@ mod tests {
         assert!(matches!(add_sensor(dir.path(), "has space"), Err(TokenError::BadName(_))));
         assert!(matches!(add_sensor(dir.path(), ""), Err(TokenError::BadName(_))));
         assert!(matches!(revoke_sensor(dir.path(), "ghost"), Err(TokenError::Unknown(_))));
+    }
+
+    #[test]
+    fn a_list_written_before_the_shared_store_is_read_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = TokenDigest::of("njs_old").to_hex();
+        let old = format!(
+            "{{\n  \"sensors\": [\n    {{\n      \"name\": \"osaka-1\",\n      \"token_sha256\": \"{hash}\",\n      \
+             \"added\": \"2026-11-20T08:00:00+00:00\"\n    }}\n  ]\n}}"
+        );
+        fs::write(dir.path().join(SENSORS_FILE), old).unwrap();
+        let directory = TokenDirectory::new(dir.path());
+        assert_eq!(directory.sensor_for("njs_old").unwrap().as_deref(), Some("osaka-1"));
+        add_sensor(dir.path(), "kobe-1").unwrap();
+        let listed = list_sensors(dir.path()).unwrap();
+        assert_eq!(listed[0].token_sha256, hash);
+        assert_eq!(listed.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["osaka-1", "kobe-1"]);
+    }
+
+    #[test]
+    fn a_corrupt_list_names_the_file_and_the_cause_is_its_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SENSORS_FILE);
+        fs::write(&path, "{\"sensors\": [{\"name\": \"a\", \"token_sha256\": \"xyz\", \"added\": \"\"}]}").unwrap();
+        let error = add_sensor(dir.path(), "b").unwrap_err();
+        assert_eq!(error.to_string(), format!("{} is not a valid sensor list", path.display()));
+        let cause = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
+        assert!(cause.contains("sensor `a`"), "{cause}");
+        assert!(TokenDirectory::new(dir.path()).sensor_for("njs_x").is_err());
     }
 }

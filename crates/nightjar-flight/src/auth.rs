@@ -55,7 +55,9 @@ pub fn authenticate(tokens: &TokenSet, metadata: &MetadataMap) -> Result<(String
             Err(Status::unauthenticated("invalid token: it is not in the server's tokens file (revoked, or mistyped)"))
         }
         Err(error) => {
-            tracing::error!(%error, "cannot read the tokens file; refusing every call until it is fixed");
+            // As an error value, so the log shows its causes (the system's error, the bad line).
+            let error: &(dyn std::error::Error + 'static) = &error;
+            tracing::error!(error, "cannot read the tokens file; refusing every call until it is fixed");
             Err(Status::unavailable("the server cannot read its tokens file; tell its operator"))
         }
     }

@@ -14,8 +14,8 @@ use nightjar_query::{QueryConfig, QueryEngine, QueryLimits};
 #[derive(clap::Args, Debug)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct ServeSqlArgs {
-    /// The tokens file: one `NAME SHA256-OF-TOKEN` line per analyst, read again when it changes
-    /// (delete a line to revoke). `serve-sql add-token NAME` adds one.
+    /// The tokens file: one `NAME SHA256-OF-TOKEN` line per analyst, read again when it changes.
+    /// `serve-sql add-token NAME` adds one, `serve-sql revoke-token NAME` removes one.
     #[arg(long, value_name = "FILE", global = true)]
     tokens: Option<PathBuf>,
     /// The dataset: a folder written by the collector or `nightjar import`, or an `s3://bucket/prefix`
@@ -59,20 +59,34 @@ enum ServeSqlAction {
         /// The analyst's name: 1–64 letters, digits, `.`, `_`, `-` or `@`.
         name: String,
     },
+    /// Remove an analyst's token from the tokens file. The running server refuses it from the
+    /// next call on.
+    RevokeToken {
+        /// The analyst's name.
+        name: String,
+    },
 }
 
 /// Run `nightjar serve-sql`.
 pub fn run(args: ServeSqlArgs) -> Result<()> {
     let tokens_file = args.tokens.clone().context("`--tokens FILE` is required")?;
-    if let Some(ServeSqlAction::AddToken { name }) = &args.action {
-        let token = tokens::add_token(&tokens_file, name)?;
-        eprintln!(
-            "token `{name}` added to {}; the token (shown only now; clients send it as \
-             `authorization: Bearer TOKEN`, or as the password of a handshake):",
-            tokens_file.display()
-        );
-        println!("{token}");
-        return Ok(());
+    match &args.action {
+        Some(ServeSqlAction::AddToken { name }) => {
+            let token = tokens::add_token(&tokens_file, name)?;
+            eprintln!(
+                "token `{name}` added to {}; the token (shown only now; clients send it as \
+                 `authorization: Bearer TOKEN`, or as the password of a handshake):",
+                tokens_file.display()
+            );
+            println!("{token}");
+            return Ok(());
+        }
+        Some(ServeSqlAction::RevokeToken { name }) => {
+            tokens::revoke_token(&tokens_file, name)?;
+            eprintln!("token `{name}` revoked: removed from {}", tokens_file.display());
+            return Ok(());
+        }
+        None => {}
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(serve(args, tokens_file))
