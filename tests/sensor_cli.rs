@@ -1,7 +1,9 @@
 //! The `nightjar sensor` binary in offline mode against a wire-checking
 //! test receiver on loopback: a replay arrives whole; a sensor killed with
 //! SIGKILL and restarted keeps its spool, uploads it and never reuses a
-//! sequence number; a bad config is an error naming the key.
+//! sequence number; a `409` conflict stops uploading, keeps the spool and
+//! is reported; `--log-format json` writes JSON lines; a bad config is an
+//! error naming the key.
 
 #[path = "../crates/nightjar-sensor/tests/support/receiver.rs"]
 mod receiver;
@@ -11,7 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
-use receiver::Receiver;
+use receiver::{Receiver, Scripted};
 
 #[path = "support/replay_capture.rs"]
 mod replay_capture;
@@ -27,6 +29,11 @@ fn nightjar() -> Command {
 }
 
 fn write_config(dir: &Path, url: &str, pcap: &Path, pace: &str) -> PathBuf {
+    write_config_with(dir, url, pcap, pace, "")
+}
+
+/// [`write_config`] with `extra` appended (whole sections).
+fn write_config_with(dir: &Path, url: &str, pcap: &Path, pace: &str, extra: &str) -> PathBuf {
     std::fs::write(dir.join("token"), TOKEN).unwrap();
     let path = dir.join("sensor.toml");
     std::fs::write(
@@ -55,6 +62,7 @@ max_age = "200ms"
 
 [spool]
 dir = "spool"
+{extra}
 "#,
             pcap = pcap.display().to_string()
         ),
@@ -178,4 +186,111 @@ fn a_bad_config_is_an_error_naming_the_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("uplink.url") && stderr.contains("allow_insecure"), "{stderr}");
     assert!(!dir.path().join("s").exists(), "nothing was created");
+}
+
+/// GET a plain-HTTP path on loopback.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_stops_uploading_keeps_the_spool_and_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pcap, _) = make_capture(dir.path(), "a.pcap", 2_000, 14, 60);
+    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    // The collector holds another batch under seq 2: numbers were reused.
+    receiver.with(|i| i.per_seq.insert(2, Scripted::conflict()));
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let extra = format!(
+        "[heartbeat]\ninterval = \"1s\"\n\n[metrics]\nenabled = true\nlisten = \"127.0.0.1:{metrics_port}\"\nlog_interval = \"0s\"\n"
+    );
+    let config = write_config_with(dir.path(), &receiver.url(), &pcap, "fast", &extra);
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace("replay_pace", "exit_after_replay = false\nreplay_pace");
+    std::fs::write(&config, text).unwrap();
+    let log = dir.path().join("sensor.log");
+    let child = nightjar()
+        .args(["sensor", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+
+    receiver.wait_until(TIMEOUT, "the 409 for seq 2", |i| i.requests.iter().any(|r| r.status == 409)).await;
+    let beats = receiver.with(|i| i.heartbeats.len());
+    receiver.wait_until(TIMEOUT, "two more heartbeats", |i| i.heartbeats.len() >= beats + 2).await;
+    let requests = receiver.with(|i| i.requests.clone());
+    assert_eq!(
+        requests.iter().map(|r| (r.seq, r.status)).collect::<Vec<_>>(),
+        [(1, 200), (2, 409)],
+        "nothing after the conflict"
+    );
+    let last_beat = receiver.with(|i| i.heartbeats.last().cloned().unwrap());
+    assert_eq!(last_beat["counters"]["upload_conflicts_total"], 1, "{last_beat}");
+    assert_eq!(last_beat["counters"]["uplink_stopped"], 1, "{last_beat}");
+    let page = http_get(metrics_port, "/metrics");
+    assert!(page.contains("nightjar_sensor_upload_conflicts_total 1"), "{page}");
+    assert!(page.contains("nightjar_sensor_uplink_stopped 1"), "{page}");
+    let spooled = spooled_files(dir.path());
+    let seqs: Vec<u64> = spooled
+        .iter()
+        .map(|f| nightjar_sensor::spool::SpooledBatch::decode(&std::fs::read(f).unwrap()).unwrap().seq)
+        .collect();
+    assert_eq!(seqs.first(), Some(&2), "the conflicting batch and every later one stay spooled: {seqs:?}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let error = logged
+        .lines()
+        .find(|l| l.contains("ERROR") && l.contains("uploading stopped"))
+        .unwrap_or_else(|| panic!("{logged}"));
+    assert!(error.contains("409") && error.contains("next-seq"), "it says what happened and what to do: {error}");
+
+    // SIGTERM: the summary says it too.
+    // SAFETY: signalling our own child by its pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = wait_output(child, "the stopped sensor").await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with("upload conflicts")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains(" 1 (uploading stopped"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_format_json_writes_one_json_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pcap, _) = make_capture(dir.path(), "a.pcap", 500, 15, 60);
+    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let config = write_config(dir.path(), &receiver.url(), &pcap, "fast");
+    let child = nightjar()
+        .args(["--log-format", "json", "sensor", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_output(child, "nightjar sensor --log-format json").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let opened = lines.iter().find(|l| l["message"] == "spool opened").unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(opened["level"], "INFO", "{opened}");
+    assert!(opened["timestamp"].is_string() && opened["next_seq"].is_u64(), "structured fields: {opened}");
+
+    // The flag is global, and the final error of a failing command is a JSON line too.
+    let out =
+        nightjar().args(["sensor", "--config", "/nonexistent/sensor.toml", "--log-format", "json"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last: serde_json::Value =
+        serde_json::from_str(stderr.lines().last().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(last["level"], "ERROR");
+    assert!(last["error"].as_str().is_some_and(|e| e.contains("/nonexistent/sensor.toml")), "{last}");
 }

@@ -1,5 +1,11 @@
 //! The heartbeat: `POST /v1/heartbeat` at a fixed interval, also when no
 //! packet arrives, so that a silent sensor is visible at the collector.
+//!
+//! A heartbeat the collector refuses (401, 403) is counted by reason and
+//! logged at `error` with the collector's message, at once and then at most
+//! once a minute; other failures are logged at `warn` the same way. The
+//! heartbeat goes on after the uplink stopped on a conflict, carrying the
+//! counters that say so.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,9 +14,13 @@ use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde::Deserialize;
 
+use tokio::sync::Notify;
+
 use crate::error::ConfigError;
+use crate::log_limit::{LogEvery, REPEAT_PERIOD};
 use crate::metrics::Metrics;
 use crate::spool::Spool;
+use crate::uplink::{Refusal, Verdict, classify, describe_answer};
 
 /// The liveness signal.
 #[derive(Clone, Debug, Deserialize)]
@@ -57,6 +67,19 @@ pub(crate) struct Heartbeat {
     pub(crate) interval: Duration,
     pub(crate) spool: Arc<Spool>,
     pub(crate) metrics: Arc<Metrics>,
+    /// Notified when the uplink wants a heartbeat at once.
+    pub(crate) now: Arc<Notify>,
+}
+
+/// Why a heartbeat did not get its `2xx`.
+#[derive(Debug)]
+pub(crate) enum BeatFailure {
+    /// `401` or `403`, with the collector's words.
+    Refused(Refusal, String),
+    /// Any other answer.
+    Failed(String),
+    /// No answer: connection, TLS or timeout.
+    NoAnswer(reqwest::Error),
 }
 
 impl Heartbeat {
@@ -64,25 +87,46 @@ impl Heartbeat {
     pub(crate) async fn run(self) {
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut failing = false;
+        let mut refused_log = LogEvery::new(REPEAT_PERIOD);
+        let mut failed_log = LogEvery::new(REPEAT_PERIOD);
         loop {
-            ticker.tick().await;
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = self.now.notified() => {}
+            }
             match self.beat().await {
                 Ok(()) => {
                     self.metrics.heartbeats_sent.inc();
-                    if failing {
+                    if refused_log.active() || failed_log.active() {
                         tracing::info!("heartbeats are accepted again");
-                        failing = false;
+                    }
+                    refused_log.reset();
+                    failed_log.reset();
+                }
+                Err(BeatFailure::Refused(refusal, why)) => {
+                    self.metrics.heartbeat_failures.inc();
+                    self.metrics.heartbeat_refused(refusal);
+                    if let Some(left_out) = refused_log.admit() {
+                        tracing::error!(
+                            sensor = %self.sensor,
+                            reason = refusal.name(),
+                            refused_since_last_line = left_out,
+                            "the collector refuses this sensor's heartbeat: {}",
+                            refusal.explain(&why)
+                        );
                     }
                 }
-                Err(why) => {
+                Err(failure @ (BeatFailure::Failed(_) | BeatFailure::NoAnswer(_))) => {
+                    let why = match failure {
+                        BeatFailure::NoAnswer(error) => format!("no answer: {}", crate::uplink::describe_error(&error)),
+                        BeatFailure::Failed(why) | BeatFailure::Refused(_, why) => why,
+                    };
                     self.metrics.heartbeat_failures.inc();
-                    if !failing {
+                    if let Some(left_out) = failed_log.admit() {
                         tracing::warn!(
-                            why,
-                            "heartbeat failed; the collector will see this sensor as silent until one gets through"
+                            failed_since_last_line = left_out,
+                            "heartbeat failed ({why}); the collector will see this sensor as silent until one gets through"
                         );
-                        failing = true;
                     }
                 }
             }
@@ -93,33 +137,57 @@ impl Heartbeat {
     pub(crate) fn body(&self) -> serde_json::Value {
         let snapshot = self.metrics.snapshot();
         let stats = self.spool.stats();
-        serde_json::json!({
-            "sensor": self.sensor,
-            "version": env!("CARGO_PKG_VERSION"),
-            "uptime_s": snapshot.uptime_s,
-            "next_batch_seq": stats.next_seq,
-            "spooled_batches": stats.batches,
-            "spooled_bytes": stats.bytes,
-            "counters": snapshot.flat(),
-        })
+        body(&self.sensor, snapshot.uptime_s, stats.next_seq, stats.batches, stats.bytes, &snapshot.flat())
     }
 
-    async fn beat(&self) -> Result<(), String> {
-        let response = self
-            .client
-            .post(self.url.clone())
-            .header(AUTHORIZATION, format!("Bearer {}", self.token))
-            .header(CONTENT_TYPE, "application/json")
-            .body(self.body().to_string())
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        if status.is_success() {
-            Ok(())
-        } else {
-            let text = response.text().await.unwrap_or_default();
-            Err(format!("HTTP {}: {}", status.as_u16(), text.trim()))
-        }
+    async fn beat(&self) -> Result<(), BeatFailure> {
+        send(&self.client, &self.url, &self.token, &self.body()).await.map(|_| ())
+    }
+}
+
+/// The heartbeat body of `schemas/wire-protocol-v1.md`.
+pub(crate) fn body(
+    sensor: &str,
+    uptime_s: u64,
+    next_batch_seq: u64,
+    spooled_batches: u64,
+    spooled_bytes: u64,
+    counters: &std::collections::BTreeMap<String, u64>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "sensor": sensor,
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_s": uptime_s,
+        "next_batch_seq": next_batch_seq,
+        "spooled_batches": spooled_batches,
+        "spooled_bytes": spooled_bytes,
+        "counters": counters,
+    })
+}
+
+/// POST one heartbeat; the accepted answer's headers (for its `Date`).
+pub(crate) async fn send(
+    client: &reqwest::Client,
+    url: &Url,
+    token: &str,
+    body: &serde_json::Value,
+) -> Result<reqwest::header::HeaderMap, BeatFailure> {
+    let response = client
+        .post(url.clone())
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(BeatFailure::NoAnswer)?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    if status.is_success() {
+        return Ok(headers);
+    }
+    let answer = response.bytes().await.unwrap_or_default();
+    match classify(status.as_u16(), None, &answer) {
+        Verdict::RetrySlowly { refusal, why } => Err(BeatFailure::Refused(refusal, why)),
+        _ => Err(BeatFailure::Failed(describe_answer(status.as_u16(), &answer))),
     }
 }

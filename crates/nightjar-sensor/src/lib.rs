@@ -22,10 +22,12 @@
 //! | [`uplink`] | `[uplink]` | HTTPS upload, answers, backoff |
 //! | [`heartbeat`] | `[heartbeat]` | liveness |
 //! | [`metrics`] | `[metrics]` | counters: log lines, Prometheus endpoint |
+//! | [`check`] | | `--check`: files, spool, interface, and a round trip to the collector |
 //!
 //! Main types: [`SensorConfig`] → [`Sensor::build`] (checks files, spool,
 //! interface) → [`Sensor::start`] → [`RunningSensor`] (`shutdown`, `kill`),
-//! or [`Sensor::run`] until a shutdown future resolves.
+//! or [`Sensor::run`] until a shutdown future resolves. [`check::run`]
+//! checks a configuration end to end without changing anything on disk.
 //!
 //! ```
 //! use nightjar_sensor::SensorConfig;
@@ -64,9 +66,11 @@
 //! ```
 
 pub mod capture;
+pub mod check;
 pub mod config;
 mod error;
 pub mod heartbeat;
+mod log_limit;
 pub mod metrics;
 pub mod pipeline;
 mod sensor;

@@ -27,7 +27,7 @@ use crate::error::{ConfigError, SensorError};
 use crate::heartbeat::Heartbeat;
 use crate::metrics::{Metrics, MetricsSnapshot, server};
 use crate::pipeline::{CaptureEnd, CaptureLoop, PrivacyTransform, Spooler, Stop, StopMode, StopSignal};
-use crate::spool::{FsStorage, Spool, SpoolStats, SpoolStorage};
+use crate::spool::{FsStorage, Spool, SpoolInspection, SpoolStorage};
 use crate::uplink::{Endpoints, Uplink, build_client};
 
 /// Closed batches waiting for the spooler; beyond that the capture thread
@@ -62,7 +62,8 @@ impl Sensor {
     /// [`build`](Sensor::build) with the spool's file-system operations
     /// going through `storage` (tests inject faults this way).
     pub fn build_with_storage(config: SensorConfig, storage: Arc<dyn SpoolStorage>) -> Result<Sensor, SensorError> {
-        let prepared = Prepared::new(&config, storage)?;
+        let prepared = Prepared::new(&config)?;
+        let spool = Arc::new(Spool::open(&config.spool, &config.sensor.id, storage, Arc::clone(&prepared.metrics))?);
         let stop: Stop = Arc::new(StopSignal::default());
         let source: Box<dyn FrameSource> = match &config.capture.interface {
             Some(interface) => match config.capture.method {
@@ -78,19 +79,23 @@ impl Sensor {
                 Arc::clone(&stop),
             )),
         };
-        let Prepared { token, rules, privacy, endpoints, client, metrics, spool } = prepared;
+        let Prepared { token, rules, privacy, endpoints, client, metrics } = prepared;
         Ok(Sensor { config, token, spool, source, rules, privacy, client, endpoints, metrics, stop })
     }
 
-    /// Check everything [`build`](Sensor::build) checks, without opening the
-    /// capture socket (so it needs no capability): the interface must exist.
-    /// Opens (and creates) the spool, and returns how full it is.
-    pub fn check(config: &SensorConfig) -> Result<SpoolStats, SensorError> {
-        let prepared = Prepared::new(config, Arc::new(FsStorage))?;
+    /// Check on this host what [`build`](Sensor::build) checks, without
+    /// changing anything: the files the configuration names are read, the
+    /// spool folder is looked at (not created, not locked), and the
+    /// interface must exist (no capture socket is opened, so it needs no
+    /// capability). Returns what the spool holds. The round trip to the
+    /// collector is [`check::run`](crate::check::run)'s.
+    pub fn check(config: &SensorConfig) -> Result<SpoolInspection, SensorError> {
+        Prepared::new(config)?;
+        let spool = crate::spool::inspect(&config.spool)?;
         if let Some(interface) = &config.capture.interface {
             find_interface(interface)?;
         }
-        Ok(prepared.spool.stats())
+        Ok(spool)
     }
 
     /// The sensor's counters.
@@ -111,6 +116,7 @@ impl Sensor {
             if config.metrics.enabled { Some(server::bind(config.metrics.listen).await?) } else { None };
         let metrics_address = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
         let wake = Arc::new(Notify::new());
+        let heartbeat_now = Arc::new(Notify::new());
         let (closed_tx, closed_rx) = sync_channel(CLOSED_QUEUE);
         let capture = CaptureLoop {
             source,
@@ -149,6 +155,7 @@ impl Sensor {
                 metrics: Arc::clone(&metrics),
                 config: config.uplink.clone(),
                 wake: Arc::clone(&wake),
+                heartbeat_now: Arc::clone(&heartbeat_now),
             }
             .run(),
         ));
@@ -163,6 +170,7 @@ impl Sensor {
                 interval: config.heartbeat.interval,
                 spool: Arc::clone(&spool),
                 metrics: Arc::clone(&metrics),
+                now: heartbeat_now,
             }
             .run(),
         ));
@@ -199,19 +207,19 @@ impl Sensor {
     }
 }
 
-/// Everything but the packet source, checked and opened.
-struct Prepared {
-    token: String,
+/// Everything but the packet source and the spool, checked and read.
+pub(crate) struct Prepared {
+    pub(crate) token: String,
     rules: IngestRules,
     privacy: PrivacyTransform,
-    endpoints: Endpoints,
-    client: reqwest::Client,
+    pub(crate) endpoints: Endpoints,
+    pub(crate) client: reqwest::Client,
     metrics: Arc<Metrics>,
-    spool: Arc<Spool>,
 }
 
 impl Prepared {
-    fn new(config: &SensorConfig, storage: Arc<dyn SpoolStorage>) -> Result<Prepared, SensorError> {
+    /// Reads files only; creates nothing.
+    pub(crate) fn new(config: &SensorConfig) -> Result<Prepared, SensorError> {
         config.validate()?;
         let token = config.read_token()?;
         let research = match &config.filter.research_list {
@@ -239,8 +247,7 @@ impl Prepared {
         let endpoints = Endpoints::new(&config.uplink)?;
         let client = build_client(&config.uplink)?;
         let metrics = Arc::new(Metrics::default());
-        let spool = Arc::new(Spool::open(&config.spool, &config.sensor.id, storage, Arc::clone(&metrics))?);
-        Ok(Prepared { token, rules, privacy, endpoints, client, metrics, spool })
+        Ok(Prepared { token, rules, privacy, endpoints, client, metrics })
     }
 }
 
@@ -273,7 +280,8 @@ impl RunningSensor {
     }
 
     /// Resolves when an offline replay has been read, spooled and uploaded
-    /// (with `capture.exit_after_replay`); never for live capture.
+    /// (with `capture.exit_after_replay`) — or read, spooled and the uplink
+    /// stopped on a conflict, the spool kept; never for live capture.
     pub async fn finished(&mut self) {
         if !self.exit_after_replay {
             return std::future::pending().await;
@@ -281,7 +289,8 @@ impl RunningSensor {
         loop {
             let threads_done = self.capture_thread.as_ref().is_none_or(JoinHandle::is_finished)
                 && self.spooler_thread.as_ref().is_none_or(JoinHandle::is_finished);
-            if threads_done && self.spool.stats().batches == 0 {
+            let uploaded_or_stopped = self.spool.stats().batches == 0 || self.metrics.uplink_stopped.get() > 0;
+            if threads_done && uploaded_or_stopped {
                 return;
             }
             tokio::time::sleep(DRAIN_POLL).await;
@@ -350,6 +359,9 @@ async fn log_counters(metrics: Arc<Metrics>, every: Duration) {
             spooled = s.spooled_batches,
             uploaded = s.uploaded_batches,
             retried = s.upload_retries,
+            refused = s.refused(),
+            conflicts = s.upload_conflicts,
+            uplink_stopped = s.uplink_stopped,
             rejected = s.rejected_batches,
             dropped_spool_full = s.dropped_spool_full_batches,
             spool_write_errors = s.spool_write_errors,

@@ -362,6 +362,45 @@ async fn heartbeats_go_out_when_no_packet_arrives() {
     running.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_another_sensor_is_counted_per_refusal_and_the_spool_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = make_capture(dir.path(), "a.pcap", 1_000, 11, 60);
+    // The receiver knows the token as `other-1`'s: it answers 403 to uploads and heartbeats.
+    let receiver = Receiver::start("other-1", TOKEN, 0).await;
+    let mut config = config(dir.path(), &receiver.url(), &[&capture.pcap], "");
+    config.capture.exit_after_replay = false;
+    let running = Sensor::build(config).unwrap().start().await.unwrap();
+    let metrics = running.metrics();
+    wait_for(|| {
+        let s = metrics.snapshot();
+        s.refused_batches_forbidden >= 3 && s.refused_heartbeats_forbidden >= 1
+    })
+    .await;
+    let snapshot = metrics.snapshot();
+    assert_eq!(snapshot.refused_batches_unauthorized + snapshot.refused_heartbeats_unauthorized, 0);
+    assert_eq!(snapshot.uploaded_batches + snapshot.rejected_batches, 0, "nothing stored, nothing set aside");
+    assert_eq!(snapshot.spool_batches, snapshot.spooled_batches, "every batch stays spooled");
+    assert!(snapshot.log_line().contains(&format!("refused={}", snapshot.refused())), "{}", snapshot.log_line());
+    assert_eq!(receiver.stored_rows(), 0);
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_stops_the_uplink_and_keeps_the_spool() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = make_capture(dir.path(), "a.pcap", 1_500, 12, 60);
+    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    receiver.with(|inner| inner.per_seq.insert(1, Scripted::conflict()));
+    // With exit_after_replay the run ends once the replay is spooled and the uplink stopped.
+    let snapshot = run_to_end(config(dir.path(), &receiver.url(), &[&capture.pcap], "")).await;
+    assert_eq!((snapshot.upload_conflicts, snapshot.uplink_stopped), (1, 1));
+    assert_eq!(snapshot.uploaded_batches, 0);
+    assert_eq!(snapshot.spool_batches, snapshot.spooled_batches, "the whole spool is kept");
+    let requests = receiver.with(|inner| inner.requests.clone());
+    assert_eq!(requests.len(), 1, "nothing is sent after a conflict: {requests:?}");
+}
+
 async fn wait_for(condition: impl Fn() -> bool) {
     let deadline = std::time::Instant::now() + TIMEOUT;
     while !condition() {

@@ -23,8 +23,22 @@ mod summary;
 #[derive(Parser, Debug)]
 #[command(name = "nightjar", version, about, long_about, propagate_version = true)]
 struct Cli {
+    /// How log lines on stderr are written: `text` for people, `json` for
+    /// log pipelines (one JSON object per line: timestamp, level, target,
+    /// fields). `NIGHTJAR_LOG` (e.g. `debug`) sets the level.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The format of log lines.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -49,7 +63,8 @@ enum Command {
     Sensors(collector::SensorsArgs),
     /// Run a darknet sensor: capture on the interface that sees the dark
     /// block (or replay capture files), spool batches durably and upload
-    /// them to the collector; `--check` only checks the configuration.
+    /// them to the collector; `--check` checks the configuration and the
+    /// way to the collector (TLS, token, sensor id, clock) without capturing.
     Sensor(sensor::SensorArgs),
     /// GeoIP and ASN database tools: `geo build-asn` turns the CC BY 4.0
     /// ASN CSV files of @ip-location-db/asn into an mmdb.
@@ -76,7 +91,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The long-running components report their counters in info lines.
     let long_running = matches!(cli.command, Command::Sensor(_) | Command::Collector(_) | Command::ServeSql(_));
-    init_logging(if long_running { "info" } else { "warn" });
+    init_logging(if long_running { "info" } else { "warn" }, cli.log_format);
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Import(args) => import::run(args),
@@ -94,19 +109,30 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("nightjar: error: {error:#}");
+            if cli.log_format == LogFormat::Json {
+                // A log pipeline reading JSON lines gets the final error as one too.
+                tracing::error!(error = format!("{error:#}"), "nightjar: error");
+            } else {
+                eprintln!("nightjar: error: {error:#}");
+            }
             ExitCode::FAILURE
         }
     }
 }
 
 /// Logs go to stderr; `NIGHTJAR_LOG` (e.g. `debug`) overrides `default_level`.
-fn init_logging(default_level: &str) {
+fn init_logging(default_level: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("NIGHTJAR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    // Colour only on a terminal: journald and log files get plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => {
+            // Colour only on a terminal: journald and log files get plain text.
+            let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            builder.with_ansi(ansi).init();
+        }
+    }
 }
 
 /// Output piped into `head` and closed early is not an error.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use nightjar_sensor::check::{CheckLine, Outcome};
 use nightjar_sensor::{MetricsSnapshot, Sensor, SensorConfig};
 
 /// Arguments of `nightjar sensor`.
@@ -12,26 +13,24 @@ pub struct SensorArgs {
     /// `sensors/sensor.example.toml`.
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
-    /// Check the configuration and everything it names (token file, spool
-    /// folder, interface, CA file), then exit without capturing.
+    /// Check the configuration and everything it names (token file, CA
+    /// file, spool folder, interface), then one heartbeat to the collector:
+    /// connection, TLS, token, sensor id and clock. One line per check;
+    /// exits non-zero with the reason at the first failure. Changes nothing
+    /// on disk and opens no capture socket.
     #[arg(long)]
     check: bool,
+    /// With `--check`: do not contact the collector (for a start that must
+    /// not wait for the network, such as the service's `ExecStartPre`).
+    #[arg(long, requires = "check")]
+    offline: bool,
 }
 
 /// Run `nightjar sensor`.
 pub fn run(args: SensorArgs) -> Result<()> {
     let config = SensorConfig::load(&args.config).with_context(|| format!("in {}", args.config.display()))?;
     if args.check {
-        // No capture socket is opened: this runs as the sensor's user without CAP_NET_RAW.
-        let stats = Sensor::check(&config).with_context(|| format!("with {}", args.config.display()))?;
-        println!(
-            "configuration OK; spool {} holds {} batch(es), {} bytes; next batch seq {}",
-            config.spool.dir.display(),
-            stats.batches,
-            stats.bytes,
-            stats.next_seq
-        );
-        return Ok(());
+        return check(&config, &args);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -45,6 +44,26 @@ pub fn run(args: SensorArgs) -> Result<()> {
         print_summary(&snapshot);
         Ok(())
     })
+}
+
+/// `--check`: one line per check on stdout, as each finishes.
+fn check(config: &SensorConfig, args: &SensorArgs) -> Result<()> {
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    let mut print = |line: &CheckLine| {
+        let mark = match line.outcome {
+            Outcome::Passed => "ok",
+            Outcome::Failed => "FAILED",
+            Outcome::Skipped => "skipped",
+        };
+        println!("{mark:<8}{:<11}{}", line.check, line.detail);
+    };
+    // No capture socket is opened: this runs as the sensor's user without CAP_NET_RAW.
+    runtime
+        .block_on(nightjar_sensor::check::run(config, !args.offline, &mut print))
+        .with_context(|| format!("with {}", args.config.display()))?;
+    println!("check passed: {}", args.config.display());
+    Ok(())
 }
 
 /// SIGINT or SIGTERM.
@@ -82,7 +101,20 @@ fn print_summary(s: &MetricsSnapshot) {
         "batches uploaded   {:>12} ({} rows, {} duplicate)",
         s.uploaded_batches, s.uploaded_rows, s.duplicate_batches
     );
-    println!("upload retries     {:>12}", s.upload_retries);
+    println!("upload retries     {:>12} ({} without an answer)", s.upload_retries, s.upload_send_errors);
+    println!(
+        "refused by collector{:>11} (uploads: {} unauthorized, {} forbidden; heartbeats: {} unauthorized, {} forbidden)",
+        s.refused(),
+        s.refused_batches_unauthorized,
+        s.refused_batches_forbidden,
+        s.refused_heartbeats_unauthorized,
+        s.refused_heartbeats_forbidden
+    );
+    println!(
+        "upload conflicts   {:>12}{}",
+        s.upload_conflicts,
+        if s.uplink_stopped > 0 { " (uploading stopped: sequence numbers reused; see the log)" } else { "" }
+    );
     println!("batches rejected   {:>12} ({} rows)", s.rejected_batches, s.rejected_rows);
     println!("dropped, spool full{:>12} ({} rows)", s.dropped_spool_full_batches, s.dropped_spool_full_rows);
     println!("spool write errors {:>12} ({} rows lost)", s.spool_write_errors, s.spool_write_lost_rows);

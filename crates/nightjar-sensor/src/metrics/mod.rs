@@ -19,6 +19,8 @@ use std::time::Instant;
 use nightjar_packet::SkipReason;
 use nightjar_record::IngestCounters;
 
+use crate::uplink::Refusal;
+
 pub use config::MetricsConfig;
 
 /// A monotonically increasing count, or a gauge when [`set`](Counter::set).
@@ -86,6 +88,22 @@ pub struct Metrics {
     pub duplicate_batches: Counter,
     /// Upload attempts that failed and will be retried.
     pub upload_retries: Counter,
+    /// Upload attempts that got no answer (connection refused or reset, TLS
+    /// failure, timeout); part of `upload_retries`.
+    pub upload_send_errors: Counter,
+    /// Uploads the collector refused with 401 (unknown or revoked token).
+    pub refused_batches_unauthorized: Counter,
+    /// Uploads the collector refused with 403 (the token belongs to another sensor id).
+    pub refused_batches_forbidden: Counter,
+    /// Heartbeats the collector refused with 401.
+    pub refused_heartbeats_unauthorized: Counter,
+    /// Heartbeats the collector refused with 403.
+    pub refused_heartbeats_forbidden: Counter,
+    /// Uploads answered 409: the collector holds a different batch under the
+    /// same (sensor, batch_seq); the uplink stops.
+    pub upload_conflicts: Counter,
+    /// Gauge: 1 once the uplink stopped after a conflict (until restart).
+    pub uplink_stopped: Counter,
     /// Batches the collector rejected for good, moved to `rejected/`.
     pub rejected_batches: Counter,
     /// Rows in those batches.
@@ -126,6 +144,13 @@ impl Default for Metrics {
             uploaded_rows: Counter::default(),
             duplicate_batches: Counter::default(),
             upload_retries: Counter::default(),
+            upload_send_errors: Counter::default(),
+            refused_batches_unauthorized: Counter::default(),
+            refused_batches_forbidden: Counter::default(),
+            refused_heartbeats_unauthorized: Counter::default(),
+            refused_heartbeats_forbidden: Counter::default(),
+            upload_conflicts: Counter::default(),
+            uplink_stopped: Counter::default(),
             rejected_batches: Counter::default(),
             rejected_rows: Counter::default(),
             split_batches: Counter::default(),
@@ -143,6 +168,22 @@ impl Metrics {
     pub(crate) fn publish_ingest(&self, counters: &IngestCounters) {
         if let Ok(mut shared) = self.ingest.lock() {
             shared.clone_from(counters);
+        }
+    }
+
+    /// Count an upload the collector refused.
+    pub(crate) fn batch_refused(&self, refusal: Refusal) {
+        match refusal {
+            Refusal::Unauthorized => self.refused_batches_unauthorized.inc(),
+            Refusal::Forbidden => self.refused_batches_forbidden.inc(),
+        }
+    }
+
+    /// Count a heartbeat the collector refused.
+    pub(crate) fn heartbeat_refused(&self, refusal: Refusal) {
+        match refusal {
+            Refusal::Unauthorized => self.refused_heartbeats_unauthorized.inc(),
+            Refusal::Forbidden => self.refused_heartbeats_forbidden.inc(),
         }
     }
 
@@ -190,6 +231,13 @@ impl Metrics {
             uploaded_rows: self.uploaded_rows.get(),
             duplicate_batches: self.duplicate_batches.get(),
             upload_retries: self.upload_retries.get(),
+            upload_send_errors: self.upload_send_errors.get(),
+            refused_batches_unauthorized: self.refused_batches_unauthorized.get(),
+            refused_batches_forbidden: self.refused_batches_forbidden.get(),
+            refused_heartbeats_unauthorized: self.refused_heartbeats_unauthorized.get(),
+            refused_heartbeats_forbidden: self.refused_heartbeats_forbidden.get(),
+            upload_conflicts: self.upload_conflicts.get(),
+            uplink_stopped: self.uplink_stopped.get(),
             rejected_batches: self.rejected_batches.get(),
             rejected_rows: self.rejected_rows.get(),
             split_batches: self.split_batches.get(),
@@ -239,6 +287,13 @@ pub struct MetricsSnapshot {
     pub uploaded_rows: u64,
     pub duplicate_batches: u64,
     pub upload_retries: u64,
+    pub upload_send_errors: u64,
+    pub refused_batches_unauthorized: u64,
+    pub refused_batches_forbidden: u64,
+    pub refused_heartbeats_unauthorized: u64,
+    pub refused_heartbeats_forbidden: u64,
+    pub upload_conflicts: u64,
+    pub uplink_stopped: u64,
     pub rejected_batches: u64,
     pub rejected_rows: u64,
     pub split_batches: u64,
@@ -255,11 +310,32 @@ impl MetricsSnapshot {
         self.filtered_outside_dark + self.filtered_source_dark + self.filtered_own_address
     }
 
+    /// Requests the collector refused (401, 403), uploads and heartbeats.
+    pub fn refused(&self) -> u64 {
+        self.refused_batches_unauthorized
+            + self.refused_batches_forbidden
+            + self.refused_heartbeats_unauthorized
+            + self.refused_heartbeats_forbidden
+    }
+
+    /// `(request, reason, count)` of every refusal series.
+    pub fn refusals(&self) -> [(&'static str, &'static str, u64); 4] {
+        [
+            ("batch", Refusal::Unauthorized.name(), self.refused_batches_unauthorized),
+            ("batch", Refusal::Forbidden.name(), self.refused_batches_forbidden),
+            ("heartbeat", Refusal::Unauthorized.name(), self.refused_heartbeats_unauthorized),
+            ("heartbeat", Refusal::Forbidden.name(), self.refused_heartbeats_forbidden),
+        ]
+    }
+
     /// Flat `name → value` pairs: the heartbeat's `counters` object.
     pub fn flat(&self) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
         for (name, _, _, value) in self.scalars() {
             out.insert(name.to_string(), value);
+        }
+        for (request, reason, value) in self.refusals() {
+            out.insert(format!("collector_refusals_{request}_{reason}_total"), value);
         }
         for (reason, n) in &self.skipped {
             out.insert(format!("skipped_{reason}"), *n);
@@ -270,7 +346,7 @@ impl MetricsSnapshot {
     /// One log-friendly line.
     pub fn log_line(&self) -> String {
         format!(
-            "captured={} kernel_dropped={} kept={} filtered={} (outside_dark={} source_dark={} own={}) not_ip={} malformed={} spooled={} uploaded={} duplicate={} retried={} rejected={} dropped_spool_full={} spool_write_errors={} quarantined={} spool_batches={} spool_bytes={} next_seq={}",
+            "captured={} kernel_dropped={} kept={} filtered={} (outside_dark={} source_dark={} own={}) not_ip={} malformed={} spooled={} uploaded={} duplicate={} retried={} refused={} conflicts={} uplink_stopped={} rejected={} dropped_spool_full={} spool_write_errors={} quarantined={} spool_batches={} spool_bytes={} next_seq={}",
             self.captured,
             self.kernel_dropped,
             self.kept,
@@ -284,6 +360,9 @@ impl MetricsSnapshot {
             self.uploaded_batches,
             self.duplicate_batches,
             self.upload_retries,
+            self.refused(),
+            self.upload_conflicts,
+            self.uplink_stopped,
             self.rejected_batches,
             self.dropped_spool_full_batches,
             self.spool_write_errors,
@@ -354,6 +433,24 @@ impl MetricsSnapshot {
             ),
             ("upload_retries_total", "Upload attempts that failed and are retried.", "counter", self.upload_retries),
             (
+                "upload_send_errors_total",
+                "Upload attempts that got no answer (connection refused or reset, TLS failure, timeout).",
+                "counter",
+                self.upload_send_errors,
+            ),
+            (
+                "upload_conflicts_total",
+                "Uploads answered 409: the collector holds a different batch under the same sequence number.",
+                "counter",
+                self.upload_conflicts,
+            ),
+            (
+                "uplink_stopped",
+                "1 when uploading stopped after a conflict (the operator must act), else 0.",
+                "gauge",
+                self.uplink_stopped,
+            ),
+            (
                 "rejected_batches_total",
                 "Batches the collector rejected for good (moved to rejected/).",
                 "counter",
@@ -384,6 +481,14 @@ impl MetricsSnapshot {
             ("own_address", self.filtered_own_address),
         ] {
             let _ = writeln!(out, "{family}{{reason=\"{reason}\"}} {value}");
+        }
+        let family = "nightjar_sensor_collector_refusals_total";
+        let _ = writeln!(
+            out,
+            "# HELP {family} Requests the collector refused (401 unauthorized, 403 forbidden), by request and reason.\n# TYPE {family} counter"
+        );
+        for (request, reason, value) in self.refusals() {
+            let _ = writeln!(out, "{family}{{request=\"{request}\",reason=\"{reason}\"}} {value}");
         }
         let family = "nightjar_sensor_skipped_frames_total";
         let _ =

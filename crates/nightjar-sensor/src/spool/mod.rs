@@ -75,6 +75,7 @@
 
 mod config;
 mod format;
+mod inspect;
 mod queue;
 mod seq;
 mod storage;
@@ -86,6 +87,7 @@ use std::path::PathBuf;
 
 pub use config::{DEFAULT_SPOOL_MAX_BYTES, MIN_SPOOL_MAX_BYTES, SpoolConfig};
 pub use format::{FORMAT_VERSION, FormatError, HEADER_LEN, MAGIC, SpooledBatch};
+pub use inspect::{SpoolInspection, inspect};
 pub use queue::{Push, Spool, SpoolStats};
 pub use storage::{FsStorage, SpoolStorage};
 

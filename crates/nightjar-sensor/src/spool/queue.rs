@@ -387,7 +387,7 @@ fn file_name(seq: u64) -> String {
     format!("{seq:020}.{EXTENSION}")
 }
 
-fn seq_of(path: &Path) -> Option<u64> {
+pub(super) fn seq_of(path: &Path) -> Option<u64> {
     let name = path.file_name()?.to_str()?;
     let digits = name.strip_suffix(".njb")?;
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {

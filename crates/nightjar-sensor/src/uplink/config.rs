@@ -42,7 +42,9 @@ pub struct UplinkConfig {
     #[serde(default = "default_max_backoff", with = "humantime_serde")]
     pub max_backoff: Duration,
     /// Wait between attempts while the collector refuses the token (401,
-    /// 403), which only the operator can fix (default `"60s"`).
+    /// 403), which only the operator can fix (default `"60s"`). Each refusal
+    /// is counted and logged at error level (at once, then at most once a
+    /// minute).
     #[serde(default = "default_auth_retry", with = "humantime_serde")]
     pub auth_retry: Duration,
     /// zstd level of upload bodies (default 3; 1 to 19).

@@ -6,6 +6,22 @@
 //! `rejected/` with the reason), or too large (split in two new batches).
 //! Everything else is retried — with exponential backoff and jitter, never
 //! sooner than `Retry-After`, and slowly while the token is refused.
+//!
+//! Two answers need the operator. A refused token (401, 403) is logged at
+//! `error` with the collector's message — at once, then at most once a
+//! minute with the count left out — and counted by reason; the batch stays
+//! spooled and is retried slowly. A conflict (409: the collector holds a
+//! different batch under this sequence number, so this sensor's numbers were
+//! reset or reused) stops the uplink for good: nothing more is uploaded, the
+//! whole spool is kept, the error is repeated every minute, and the
+//! heartbeat goes on carrying the counters so the collector sees it too.
+//!
+//! An upload that gets no answer (connection refused or reset, TLS failure,
+//! timeout) is logged at `warn` with its cause. A collector that answers
+//! before reading the whole body and closes the connection can make the
+//! sensor see only a broken pipe; the uplink then asks the heartbeat task for
+//! an immediate heartbeat, whose small body always gets its answer, so a
+//! refusal hidden that way is still reported with the collector's words.
 
 mod backoff;
 mod client;
@@ -23,14 +39,15 @@ use tokio::sync::Notify;
 pub use backoff::Backoff;
 pub use client::{Endpoints, build_client};
 pub use config::UplinkConfig;
-pub use response::{Verdict, classify, parse_retry_after};
+pub use response::{Refusal, Verdict, classify, describe_answer, parse_retry_after};
 
+use crate::log_limit::{LogEvery, REPEAT_PERIOD};
 use crate::metrics::Metrics;
 use crate::pipeline::renumber;
 use crate::spool::{Push, Spool, SpooledBatch};
 
-/// Shortest log gap for repeated failures of one batch.
-const REPEAT_LOG_EVERY: u32 = 10;
+/// What the operator reads when the collector answers 409.
+const CONFLICT_ADVICE: &str = "the collector already stored a different batch under this sensor id and sequence number: this sensor's sequence numbers were reset or reused (the spool folder or its `next-seq` file was deleted or restored from an old copy, or two sensors run with the same id). Uploading has stopped and the whole spool is kept. Stop the sensor; make sure no other sensor uses this id; ask the collector operator for the highest batch_seq stored for this sensor, write a larger number into the spool's `next-seq` file and move the batch files numbered at or below it out of the spool's `batches/` folder (or have the collector operator issue a new sensor id); then start the sensor again";
 
 /// The upload task's state.
 pub(crate) struct Uplink {
@@ -42,6 +59,15 @@ pub(crate) struct Uplink {
     pub(crate) config: UplinkConfig,
     /// Notified whenever a batch is spooled.
     pub(crate) wake: Arc<Notify>,
+    /// Notified to have the heartbeat task send one now (after an upload
+    /// that got no answer).
+    pub(crate) heartbeat_now: Arc<Notify>,
+}
+
+/// Which repeated problems were logged when.
+struct UplinkLogs {
+    refused: LogEvery,
+    failed: LogEvery,
 }
 
 impl Uplink {
@@ -49,6 +75,7 @@ impl Uplink {
     /// upload is sent again next time and acknowledged as a duplicate).
     pub(crate) async fn run(self) {
         let mut backoff = Backoff::new(self.config.initial_backoff, self.config.max_backoff);
+        let mut logs = UplinkLogs { refused: LogEvery::new(REPEAT_PERIOD), failed: LogEvery::new(REPEAT_PERIOD) };
         loop {
             let spool = Arc::clone(&self.spool);
             let next = tokio::task::spawn_blocking(move || spool.checkout()).await.ok().flatten();
@@ -56,16 +83,24 @@ impl Uplink {
                 self.wake.notified().await;
                 continue;
             };
-            self.deliver(batch, &mut backoff).await;
+            if let Some((seq, why)) = self.deliver(batch, &mut backoff, &mut logs).await {
+                return self.stopped_by_conflict(seq, &why).await;
+            }
         }
     }
 
-    /// Send one batch until it has a final answer.
-    async fn deliver(&self, batch: SpooledBatch, backoff: &mut Backoff) {
+    /// Send one batch until it has a final answer. `Some((seq, why))` when
+    /// the answer was a conflict, which stops the uplink.
+    async fn deliver(
+        &self,
+        batch: SpooledBatch,
+        backoff: &mut Backoff,
+        logs: &mut UplinkLogs,
+    ) -> Option<(u64, String)> {
         let mut failures = 0u32;
         loop {
             let verdict = self.send(&batch).await;
-            let (delay, why, slow) = match verdict {
+            let delay = match verdict {
                 Verdict::Acknowledged { duplicate } => {
                     if duplicate {
                         self.metrics.duplicate_batches.inc();
@@ -79,11 +114,21 @@ impl Uplink {
                     if failures > 0 {
                         tracing::info!(seq = batch.seq, failures, "upload succeeded after retries");
                     }
-                    return;
+                    if logs.refused.active() {
+                        tracing::info!("the collector accepts this sensor's token again");
+                    }
+                    logs.refused.reset();
+                    logs.failed.reset();
+                    return None;
+                }
+                Verdict::Conflict { why } => {
+                    self.metrics.upload_conflicts.inc();
+                    self.metrics.uplink_stopped.set(1);
+                    return Some((batch.seq, why));
                 }
                 Verdict::Reject { why } => {
                     self.reject(&batch, &why).await;
-                    return;
+                    return None;
                 }
                 Verdict::TooLarge { why } => {
                     if batch.rows > 1 {
@@ -91,25 +136,67 @@ impl Uplink {
                     } else {
                         self.reject(&batch, &why).await;
                     }
-                    return;
+                    return None;
                 }
                 Verdict::RetryAfter { delay, why } => {
                     let wait = backoff.next_delay();
-                    (delay.map_or(wait, |d| d.max(Duration::from_millis(1))), why, false)
+                    let delay = delay.map_or(wait, |d| d.max(Duration::from_millis(1)));
+                    self.log_failure(logs, batch.seq, failures + 1, delay, &why);
+                    delay
                 }
-                Verdict::RetrySlowly { why } => (backoff.next_delay().max(self.config.auth_retry), why, true),
-                Verdict::Retry { why } => (backoff.next_delay(), why, false),
+                Verdict::RetrySlowly { refusal, why } => {
+                    let delay = backoff.next_delay().max(self.config.auth_retry);
+                    self.metrics.batch_refused(refusal);
+                    if let Some(left_out) = logs.refused.admit() {
+                        tracing::error!(
+                            sensor = %batch.sensor,
+                            seq = batch.seq,
+                            reason = refusal.name(),
+                            refused_since_last_line = left_out,
+                            retry_in = ?delay,
+                            "the collector refuses this sensor's uploads: {}; the batch stays spooled and is retried",
+                            refusal.explain(&why)
+                        );
+                    }
+                    delay
+                }
+                Verdict::Retry { why } => {
+                    let delay = backoff.next_delay();
+                    self.log_failure(logs, batch.seq, failures + 1, delay, &why);
+                    delay
+                }
             };
             failures += 1;
             self.metrics.upload_retries.inc();
-            if failures == 1 || failures.is_multiple_of(REPEAT_LOG_EVERY) {
-                if slow {
-                    tracing::error!(seq = batch.seq, failures, retry_in = ?delay, why, "the collector refuses this sensor's token; fix `sensor.token_file` or the sensor's registration; the batch stays spooled");
-                } else {
-                    tracing::warn!(seq = batch.seq, failures, retry_in = ?delay, why, "upload failed; the batch stays spooled and is retried");
-                }
-            }
             tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// A retried failure at `warn`, at once and then at most once a minute.
+    fn log_failure(&self, logs: &mut UplinkLogs, seq: u64, failures: u32, delay: Duration, why: &str) {
+        if let Some(left_out) = logs.failed.admit() {
+            tracing::warn!(
+                seq,
+                failures,
+                failed_since_last_line = left_out,
+                retry_in = ?delay,
+                "upload failed ({why}); the batch stays spooled and is retried"
+            );
+        }
+    }
+
+    /// After a 409: upload nothing more, keep the spool, say so every minute.
+    async fn stopped_by_conflict(&self, seq: u64, why: &str) {
+        let mut repeats = 0u64;
+        loop {
+            tracing::error!(
+                seq,
+                repeats,
+                spooled_batches = self.spool.stats().batches,
+                "uploading stopped: {why}: {CONFLICT_ADVICE}"
+            );
+            repeats += 1;
+            tokio::time::sleep(REPEAT_PERIOD).await;
         }
     }
 
@@ -132,7 +219,15 @@ impl Uplink {
                 let body = response.bytes().await.unwrap_or_default();
                 classify(status, retry_after.as_deref(), &body)
             }
-            Err(error) => Verdict::Retry { why: describe_error(&error) },
+            Err(error) => {
+                self.metrics.upload_send_errors.inc();
+                if !error.is_connect() && !error.is_timeout() {
+                    // Cut off mid-request: the collector may have answered
+                    // (a refusal) before reading the body; a heartbeat finds out.
+                    self.heartbeat_now.notify_one();
+                }
+                Verdict::Retry { why: format!("no answer: {}", describe_error(&error)) }
+            }
         }
     }
 
@@ -204,8 +299,8 @@ fn split_batch(spool: &Spool, batch: &SpooledBatch, zstd_level: i32) -> Result<(
     Ok(())
 }
 
-/// A network error in words an operator can act on.
-fn describe_error(error: &reqwest::Error) -> String {
+/// A network error in words an operator can act on, with every cause.
+pub(crate) fn describe_error(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

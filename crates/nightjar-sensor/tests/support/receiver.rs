@@ -45,6 +45,10 @@ impl Scripted {
     pub fn too_large() -> Scripted {
         Scripted { status: 413, word: "too_large", retry_after: None }
     }
+    /// `409`: a different batch was stored under this (sensor, seq) before.
+    pub fn conflict() -> Scripted {
+        Scripted { status: 409, word: "conflict", retry_after: None }
+    }
 }
 
 /// One request to `/v1/batches` and the status it got.
