@@ -50,12 +50,18 @@ fn collector_config(dir: &Path) -> std::path::PathBuf {
     config
 }
 
-/// The HTTP status the running collector answers a heartbeat carrying `token` with.
-fn heartbeat_status(runtime: &tokio::runtime::Runtime, http: &reqwest::Client, addr: &str, token: &str) -> u16 {
+/// The HTTP status the running collector answers a heartbeat from `sensor` carrying `token` with.
+fn heartbeat_status(
+    runtime: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    addr: &str,
+    sensor: &str,
+    token: &str,
+) -> u16 {
     runtime.block_on(async {
         http.post(format!("http://{addr}/v1/heartbeat"))
             .bearer_auth(token)
-            .json(&serde_json::json!({"uptime_s": 1}))
+            .json(&serde_json::json!({"sensor": sensor, "uptime_s": 1}))
             .send()
             .await
             .expect("the collector answers")
@@ -90,7 +96,7 @@ fn thirty_concurrent_add_sensor_commands_all_issue_working_tokens() {
     let refused: Vec<&String> = names
         .iter()
         .zip(&tokens)
-        .filter(|(_, t)| heartbeat_status(&runtime, &http, &server.addr, t) != 204)
+        .filter(|(name, token)| heartbeat_status(&runtime, &http, &server.addr, name, token) != 204)
         .map(|(n, _)| n)
         .collect();
     assert!(refused.is_empty(), "{} of {CONCURRENT} new sensors refused: {refused:?}", refused.len());
@@ -120,7 +126,11 @@ fn revoke_sensor_racing_with_add_sensor_is_never_lost() {
                 .output()
                 .expect("add-sensor runs"),
         );
-        assert_eq!(heartbeat_status(&runtime, &http, &server.addr, &victim_token), 204, "{victim} before revocation");
+        assert_eq!(
+            heartbeat_status(&runtime, &http, &server.addr, &victim, &victim_token),
+            204,
+            "{victim} before revocation"
+        );
 
         let names: Vec<String> = (0..ADDS_PER_ROUND).map(|k| format!("added-{round}-{k}")).collect();
         let revoke = spawn(&["collector", "revoke-sensor", &victim, "--config", config]);
@@ -129,19 +139,23 @@ fn revoke_sensor_racing_with_add_sensor_is_never_lost() {
         let revoked_output = revoke.wait_with_output().expect("revoke-sensor ends");
         assert!(revoked_output.status.success(), "{}", String::from_utf8_lossy(&revoked_output.stderr));
         // The first request after the command returned, while the additions may still run.
-        let status = heartbeat_status(&runtime, &http, &server.addr, &victim_token);
+        let status = heartbeat_status(&runtime, &http, &server.addr, &victim, &victim_token);
         assert_eq!(status, 401, "round {round}: {victim} was revoked, yet its token was answered {status}");
-        revoked.push(victim_token);
+        revoked.push((victim, victim_token));
         for (child, name) in adds.into_iter().zip(names) {
             let token = printed_token(&name, child.wait_with_output().expect("add-sensor ends"));
             added.push((name, token));
         }
     }
-    for token in &revoked {
-        assert_eq!(heartbeat_status(&runtime, &http, &server.addr, token), 401, "a revoked token came back");
+    for (name, token) in &revoked {
+        assert_eq!(
+            heartbeat_status(&runtime, &http, &server.addr, name, token),
+            401,
+            "{name}'s revoked token came back"
+        );
     }
     for (name, token) in &added {
-        assert_eq!(heartbeat_status(&runtime, &http, &server.addr, token), 204, "{name} was added, yet refused");
+        assert_eq!(heartbeat_status(&runtime, &http, &server.addr, name, token), 204, "{name} was added, yet refused");
     }
 }
 
