@@ -294,3 +294,66 @@ async fn log_format_json_writes_one_json_object_per_line() {
     assert_eq!(last["level"], "ERROR");
     assert!(last["error"].as_str().is_some_and(|e| e.contains("/nonexistent/sensor.toml")), "{last}");
 }
+
+/// A collector stand-in that accepts heartbeats and hangs up on every upload
+/// without an answer (the connection is reset under the sensor's body).
+fn hanging_up_server() -> u16 {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let (mut request, mut length) = (String::new(), 0usize);
+            let _ = reader.read_line(&mut request);
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = header.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            if request.contains("/v1/heartbeat") {
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let _ = reader.into_inner().write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+            }
+            // An upload: dropped unanswered, its body unread.
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_without_an_answer_is_a_warning_with_its_cause_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pcap, _) = make_capture(dir.path(), "a.pcap", 1_000, 16, 60);
+    let port = hanging_up_server();
+    let config = write_config(dir.path(), &format!("http://127.0.0.1:{port}"), &pcap, "fast");
+    let text =
+        std::fs::read_to_string(&config).unwrap().replace("replay_pace", "exit_after_replay = false\nreplay_pace");
+    std::fs::write(&config, text).unwrap();
+    let child = spawn_sensor(&config);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // SAFETY: signalling our own child by its pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = wait_output(child, "the sensor").await;
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("upload failed (no answer:"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(warning.contains("/v1/batches") && warning.contains("): "), "the cause is named: {warning}");
+    let warnings = stderr.lines().filter(|l| l.contains("upload failed")).count();
+    assert_eq!(warnings, 1, "repeated failures are logged once a minute, not each time\n{stderr}");
+    let retries = stdout.lines().find(|l| l.starts_with("upload retries")).unwrap_or_else(|| panic!("{stdout}"));
+    let counted: Vec<u64> = retries.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
+    assert!(
+        counted.len() == 2 && counted[0] >= 2 && counted[0] == counted[1],
+        "every retry was without an answer: {retries}"
+    );
+}
