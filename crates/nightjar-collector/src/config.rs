@@ -90,8 +90,26 @@ pub struct Limits {
     pub max_future_skew_s: u64,
     /// Seconds a client has to deliver a request body.
     pub body_timeout_s: u64,
-    /// Seconds a client has to deliver the request headers.
+    /// Seconds a client has to deliver the request headers; a new connection
+    /// must deliver its first request's headers within this time.
     pub header_timeout_s: u64,
+    /// Seconds a connection may stay open with no request in flight and no
+    /// byte moving: an HTTP/2 connection between requests, or a client that
+    /// stopped reading an answer. (An HTTP/1.1 connection waiting for its
+    /// next request has `header_timeout_s`.)
+    pub idle_timeout_s: u64,
+    /// Seconds a client has to finish the TLS handshake.
+    pub tls_handshake_timeout_s: u64,
+    /// Connections open at once; one more is answered `503` and closed.
+    /// Keep it below the process's file descriptor limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// Connections open at once from one client address (an IPv6 /64 counts
+    /// as one address).
+    pub max_connections_per_address: usize,
+    /// Request bodies held in memory at once, bytes, over all uploads. An
+    /// upload that does not fit waits up to 5 s, then is answered `503`
+    /// with `Retry-After`. At least `max_body_bytes`.
+    pub max_buffered_body_bytes: u64,
 }
 
 impl Default for Limits {
@@ -104,6 +122,11 @@ impl Default for Limits {
             max_future_skew_s: 600,
             body_timeout_s: 60,
             header_timeout_s: 10,
+            idle_timeout_s: 60,
+            tls_handshake_timeout_s: 10,
+            max_connections: 512,
+            max_connections_per_address: 256,
+            max_buffered_body_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -196,8 +219,29 @@ impl CollectorConfig {
             }
             _ => {}
         }
-        if self.limits.max_body_bytes == 0 || self.limits.max_rows == 0 {
+        let limits = &self.limits;
+        if limits.max_body_bytes == 0 || limits.max_rows == 0 {
             return Err("`limits.max_body_bytes` and `limits.max_rows` must be above 0".into());
+        }
+        if limits.max_connections == 0 || limits.max_connections_per_address == 0 {
+            return Err("`limits.max_connections` and `limits.max_connections_per_address` must be above 0".into());
+        }
+        for (key, seconds) in [
+            ("body_timeout_s", limits.body_timeout_s),
+            ("header_timeout_s", limits.header_timeout_s),
+            ("idle_timeout_s", limits.idle_timeout_s),
+            ("tls_handshake_timeout_s", limits.tls_handshake_timeout_s),
+        ] {
+            if seconds == 0 {
+                return Err(format!("`limits.{key}` must be at least 1 second"));
+            }
+        }
+        if limits.max_buffered_body_bytes < limits.max_body_bytes {
+            return Err(format!(
+                "`limits.max_buffered_body_bytes` ({}) must be at least `limits.max_body_bytes` ({}), or no \
+                 upload of the largest size could ever be read",
+                limits.max_buffered_body_bytes, limits.max_body_bytes
+            ));
         }
         Ok(())
     }

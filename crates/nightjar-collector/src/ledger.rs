@@ -5,11 +5,14 @@
 //! `STATE/ledger/<sensor>.jsonl`, one JSON line per accepted batch:
 //!
 //! ```text
-//! {"seq":17,"rows":65536,"files":[["_inprogress/c-tokyo-1+17-0.2026-11-22.parquet","day=2026-11-22/part-c-tokyo-1+17-0.parquet"]]}
+//! {"seq":17,"rows":65536,"files":[["_inprogress/c-tokyo-1+17-0.2026-11-22.parquet","day=2026-11-22/part-c-tokyo-1+17-0.parquet"]],"digest":"9f86d0…"}
 //! ```
 //!
 //! `files` are paths relative to the dataset folder: where each file was
-//! prepared, and where it is published.
+//! prepared, and where it is published. `digest` is the hex SHA-256 of the
+//! batch's uncompressed Arrow IPC stream (lines written before digests were
+//! kept have none): a later upload under the same sequence number with other
+//! content is a conflict, not a duplicate (see [`digests`]).
 //!
 //! # Protocol and invariants
 //!
@@ -34,6 +37,10 @@ use std::path::{Path, PathBuf};
 use nightjar_dataset::{IN_PROGRESS_DIR, PreparedFile, publish};
 use serde::{Deserialize, Serialize};
 
+pub use self::digests::{BatchDigest, DigestRuns, UNKNOWN};
+
+mod digests;
+
 /// The folder under the state folder.
 pub const LEDGER_DIR: &str = "ledger";
 
@@ -50,6 +57,9 @@ pub struct LedgerEntry {
     pub rows: u64,
     /// (prepared path, published path), relative to the dataset folder.
     pub files: Vec<(String, String)>,
+    /// Hex SHA-256 of the batch's uncompressed Arrow IPC stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// Sequence numbers as disjoint inclusive ranges: sensors send in order, so
@@ -151,6 +161,20 @@ pub struct Ledger {
     dir: PathBuf,
     dataset_dir: PathBuf,
     accepted: HashMap<String, SeqSet>,
+    digests: HashMap<String, DigestRuns>,
+}
+
+/// What the ledger knows of one (sensor, sequence number).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// Not accepted.
+    No,
+    /// Accepted with this content.
+    Same,
+    /// Accepted with other content.
+    Different,
+    /// Accepted before digests were kept: its content cannot be compared.
+    Unknown,
 }
 
 impl Ledger {
@@ -159,7 +183,12 @@ impl Ledger {
     pub fn open(state_dir: &Path, dataset_dir: &Path) -> Result<(Ledger, Recovery), LedgerError> {
         let dir = state_dir.join(LEDGER_DIR);
         fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
-        let mut ledger = Ledger { dir: dir.clone(), dataset_dir: dataset_dir.to_path_buf(), accepted: HashMap::new() };
+        let mut ledger = Ledger {
+            dir: dir.clone(),
+            dataset_dir: dataset_dir.to_path_buf(),
+            accepted: HashMap::new(),
+            digests: HashMap::new(),
+        };
         let mut recovery = Recovery::default();
         let mut referenced = std::collections::HashSet::new();
         for entry in fs::read_dir(&dir).map_err(io("listing", &dir))? {
@@ -170,10 +199,13 @@ impl Ledger {
             let sensor = sensor.to_string();
             let (entries, torn) = read_log(&path)?;
             recovery.torn_lines += torn;
-            let set = ledger.accepted.entry(sensor).or_default();
+            let set = ledger.accepted.entry(sensor.clone()).or_default();
+            let digests = ledger.digests.entry(sensor).or_default();
             for entry in entries {
                 recovery.batches += 1;
                 set.insert(entry.seq);
+                let short = entry.digest.as_deref().and_then(BatchDigest::from_hex).map_or(UNKNOWN, |d| d.short());
+                digests.insert(entry.seq, short);
                 for (prepared, published) in &entry.files {
                     referenced.insert(prepared.clone());
                     let (prepared, published) = (dataset_dir.join(prepared), dataset_dir.join(published));
@@ -204,6 +236,16 @@ impl Ledger {
         self.accepted.get(sensor).is_some_and(|s| s.contains(seq))
     }
 
+    /// Whether `sensor`'s batch `seq` was accepted, and with the content of `digest`.
+    pub fn stored(&self, sensor: &str, seq: u64, digest: &BatchDigest) -> Accepted {
+        match self.digests.get(sensor).and_then(|d| d.get(seq)) {
+            None => Accepted::No,
+            Some(UNKNOWN) => Accepted::Unknown,
+            Some(short) if short == digest.short() => Accepted::Same,
+            Some(_) => Accepted::Different,
+        }
+    }
+
     /// The accepted set of a sensor.
     pub fn accepted(&self, sensor: &str) -> Option<&SeqSet> {
         self.accepted.get(sensor)
@@ -211,12 +253,20 @@ impl Ledger {
 
     /// Record `sensor`'s batch `seq` as accepted, with its prepared files,
     /// durably (step 2 of the protocol).
-    pub fn record(&mut self, sensor: &str, seq: u64, rows: u64, files: &[PreparedFile]) -> Result<(), LedgerError> {
+    pub fn record(
+        &mut self,
+        sensor: &str,
+        seq: u64,
+        rows: u64,
+        files: &[PreparedFile],
+        digest: &BatchDigest,
+    ) -> Result<(), LedgerError> {
         let relative = |p: &Path| p.strip_prefix(&self.dataset_dir).unwrap_or(p).to_string_lossy().into_owned();
         let entry = LedgerEntry {
             seq,
             rows,
             files: files.iter().map(|f| (relative(&f.temp_path), relative(&f.final_path))).collect(),
+            digest: Some(digest.hex()),
         };
         let mut line = serde_json::to_vec(&entry).expect("a ledger entry always serialises");
         line.push(b'\n');
@@ -225,6 +275,7 @@ impl Ledger {
         file.write_all(&line).map_err(io("appending to", &path))?;
         file.sync_all().map_err(io("syncing", &path))?;
         self.accepted.entry(sensor.to_string()).or_default().insert(seq);
+        self.digests.entry(sensor.to_string()).or_default().insert(seq, digest.short());
         Ok(())
     }
 }

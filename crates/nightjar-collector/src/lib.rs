@@ -4,11 +4,17 @@
 //!
 //! The wire protocol it speaks is `schemas/wire-protocol-v1.md`.
 
+mod auth;
+mod body;
 pub mod config;
+pub mod connections;
 pub mod current;
+mod heartbeat;
 pub mod ledger;
 pub mod metrics;
 pub mod printable;
+mod rate_limited;
+pub mod refusal;
 pub mod registry;
 mod run;
 mod sensor_metrics;
@@ -17,6 +23,7 @@ pub mod server;
 mod state_file;
 pub mod store;
 pub mod tokens;
+mod upload;
 
 pub use config::{CollectorConfig, Limits};
 pub use run::{RunError, RunningCollector, start};

@@ -18,6 +18,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry as MetricsRegistry, Unit};
 
+use crate::connections::ConnectionMetrics;
 use crate::registry::Registry;
 use crate::sensor_metrics::SensorMetrics;
 
@@ -49,6 +50,8 @@ pub struct Metrics {
     /// 1 while the collector can write its dataset, 0 after a failed write
     /// until the next successful one (what `/healthz` answers).
     pub healthy: Gauge,
+    /// Connections: open, accepted, refused over a cap, closed by a timeout.
+    pub connections: ConnectionMetrics,
 }
 
 impl Default for Metrics {
@@ -79,6 +82,7 @@ impl Metrics {
             heartbeats: Counter::default(),
             upload_duration: Histogram::new(UPLOAD_BUCKETS_S),
             healthy: Gauge::default(),
+            connections: ConnectionMetrics::default(),
             registry: MetricsRegistry::default(),
         };
         metrics.healthy.set(1);
@@ -105,6 +109,7 @@ impl Metrics {
             "1 while the dataset can be written, 0 after a failed write until the next successful one",
             metrics.healthy.clone(),
         );
+        metrics.connections.register(collector);
         if let Some(sensors) = sensors {
             collector.register_collector(Box::new(sensors));
         }

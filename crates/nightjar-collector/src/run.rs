@@ -6,15 +6,17 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
 
-use axum_server::Handle;
 use axum_server::tls_rustls::RustlsConfig;
 use nightjar_geo::{Enricher, GeoDb};
 use tokio::sync::Semaphore;
 
+use crate::body::BodyBudget;
 use crate::config::CollectorConfig;
+use crate::connections::{ConnectionLimits, Listener, ShutdownSignal};
 use crate::current::Current;
 use crate::ledger::Ledger;
 use crate::metrics::Metrics;
+use crate::rate_limited::RateLimited;
 use crate::registry::Registry;
 use crate::server::{AppState, router};
 use crate::store::Store;
@@ -79,8 +81,8 @@ fn modified(path: Option<&Path>) -> Option<SystemTime> {
 pub struct RunningCollector {
     /// The bound address (useful with port 0).
     pub addr: SocketAddr,
-    handle: Handle<SocketAddr>,
-    server: tokio::task::JoinHandle<Result<(), RunError>>,
+    shutdown: ShutdownSignal,
+    server: tokio::task::JoinHandle<()>,
     housekeeping: tokio::task::JoinHandle<()>,
     registry: Arc<Registry>,
 }
@@ -88,13 +90,18 @@ pub struct RunningCollector {
 impl RunningCollector {
     /// Stop accepting, finish requests in flight (up to `grace`), save the registry.
     pub async fn shutdown(self, grace: Duration) -> Result<(), RunError> {
-        self.handle.graceful_shutdown(Some(grace));
-        let served = self.server.await.unwrap_or(Ok(()));
+        self.shutdown.shutdown();
+        let server = self.server;
+        tokio::pin!(server);
+        if tokio::time::timeout(grace, &mut server).await.is_err() {
+            // Connections still open after the grace period are dropped with the task.
+            server.abort();
+        }
         self.housekeeping.abort();
         if let Err(error) = self.registry.persist() {
             tracing::warn!(%error, "could not save the sensor registry");
         }
-        served
+        Ok(())
     }
 }
 
@@ -125,14 +132,13 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, RunError
         metrics: Arc::new(Metrics::default()),
         limits: config.limits,
         storing: Semaphore::new(storing_slots()),
+        body_budget: BodyBudget::new(config.limits.max_buffered_body_bytes),
         healthy: AtomicBool::new(true),
+        unauthorized_log: RateLimited::new(Duration::from_secs(10)),
     });
 
-    let handle: Handle<SocketAddr> = Handle::new();
-    let app = router(state).into_make_service();
     let addr = config.listen;
-    let header_timeout = Duration::from_secs(config.limits.header_timeout_s);
-    let server = match (&config.tls_cert, &config.tls_key) {
+    let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
             // Both sensor and collector use ring; installing twice is harmless.
             let _ = rustls::crypto::ring::default_provider().install_default();
@@ -141,26 +147,27 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, RunError
                 key: key.clone(),
                 source,
             })?;
-            let mut server = axum_server::bind_rustls(addr, tls).handle(handle.clone());
-            server.http_builder().http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
-            tokio::spawn(async move { server.serve(app).await.map_err(|source| RunError::Serve { addr, source }) })
+            Some(tls.get_inner())
         }
-        _ => {
-            let mut server = axum_server::bind(addr).handle(handle.clone());
-            server.http_builder().http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
-            tokio::spawn(async move { server.serve(app).await.map_err(|source| RunError::Serve { addr, source }) })
-        }
+        _ => None,
     };
-    let Some(bound) = handle.listening().await else {
-        return Err(server.await.unwrap_or(Ok(())).err().unwrap_or(RunError::Serve {
-            addr,
-            source: std::io::Error::other("the server stopped before listening"),
-        }));
+    let limits = &config.limits;
+    let connection_limits = ConnectionLimits {
+        max_connections: limits.max_connections,
+        max_connections_per_address: limits.max_connections_per_address,
+        tls_handshake_timeout: Duration::from_secs(limits.tls_handshake_timeout_s),
+        header_timeout: Duration::from_secs(limits.header_timeout_s),
+        idle_timeout: Duration::from_secs(limits.idle_timeout_s),
     };
+    let listener = Listener::bind(addr, tls, connection_limits, state.metrics.connections.clone())
+        .await
+        .map_err(|source| RunError::Serve { addr, source })?;
+    let bound = listener.local_addr().map_err(|source| RunError::Serve { addr, source })?;
+    let (shutdown, server) = listener.serve(router(state));
     tracing::info!(addr = %bound, tls = config.tls_cert.is_some(), "collector listening");
 
     let housekeeping = tokio::spawn(housekeeping(config, enricher, Arc::clone(&registry), store));
-    Ok(RunningCollector { addr: bound, handle, server, housekeeping, registry })
+    Ok(RunningCollector { addr: bound, shutdown, server, housekeeping, registry })
 }
 
 /// Compact every day partition that has enough small files.

@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use nightjar_dataset::{PartitionedWriter, WriterOptions};
 use nightjar_geo::Enricher;
-use nightjar_record::wire::{self, DecodeLimits, WireError};
+use nightjar_record::wire::{self, DecodeLimits, RowExpectations, WireError};
 
 use crate::config::Limits;
 use crate::current::Current;
-use crate::ledger::{Ledger, LedgerError, WRITER_PREFIX};
+use crate::ledger::{Accepted, BatchDigest, Ledger, LedgerError, WRITER_PREFIX};
 
 /// What became of an upload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub enum Stored {
         /// Rows stored.
         rows: u64,
     },
-    /// Accepted before; nothing written.
+    /// Accepted before with the same content (or before digests were kept); nothing written.
     Duplicate,
 }
 
@@ -40,6 +40,12 @@ pub enum StoreError {
     /// The enrichment databases failed on this batch.
     #[error("enrichment failed: {0}")]
     Enrich(#[from] nightjar_geo::EnrichError),
+    /// Another body was accepted under this sequence number before.
+    #[error("a different batch was stored under sequence number {batch_seq}")]
+    Conflict {
+        /// The sequence number.
+        batch_seq: u64,
+    },
 }
 
 impl From<LedgerError> for StoreError {
@@ -102,8 +108,8 @@ impl Store {
         Arc::clone(locks.entry(sensor.to_string()).or_default())
     }
 
-    fn accepted(&self, sensor: &str, seq: u64) -> bool {
-        self.ledger.lock().unwrap_or_else(|p| p.into_inner()).contains(sensor, seq)
+    fn accepted(&self, sensor: &str, seq: u64, digest: &BatchDigest) -> Accepted {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner()).stored(sensor, seq, digest)
     }
 
     /// Store an upload exactly once.
@@ -112,15 +118,25 @@ impl Store {
         // here and then finds it in the ledger.
         let lock = self.sensor_lock(upload.sensor);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        if self.accepted(upload.sensor, upload.batch_seq) {
-            return Ok(Stored::Duplicate);
-        }
         let limits =
             DecodeLimits { max_decompressed_bytes: self.limits.max_decompressed_bytes, max_rows: self.limits.max_rows };
-        let batches = wire::decode(upload.body, upload.zstd, limits)?;
+        let ipc = wire::inflate(upload.body, upload.zstd, limits)?;
+        let digest = BatchDigest::of(&ipc);
+        match self.accepted(upload.sensor, upload.batch_seq, &digest) {
+            Accepted::No => {}
+            Accepted::Same | Accepted::Unknown => return Ok(Stored::Duplicate),
+            Accepted::Different => return Err(StoreError::Conflict { batch_seq: upload.batch_seq }),
+        }
+        let batches = wire::decode_ipc(ipc, limits)?;
         let earliest = upload.now_us.saturating_sub((self.limits.max_past_skew_s as i64).saturating_mul(1_000_000));
         let latest = upload.now_us.saturating_add((self.limits.max_future_skew_s as i64).saturating_mul(1_000_000));
-        wire::check_rows(&batches, upload.sensor, upload.batch_seq, earliest, latest)?;
+        let expect = RowExpectations {
+            sensor: upload.sensor,
+            batch_seq: upload.batch_seq,
+            earliest_us: earliest,
+            latest_us: latest,
+        };
+        wire::check_rows(&batches, &expect)?;
 
         let enricher = self.enricher.get();
         // `+` cannot occur in a sensor id, so no two sensors' files can share a name.
@@ -147,6 +163,7 @@ impl Store {
             upload.batch_seq,
             rows,
             &prepared,
+            &digest,
         );
         if let Err(error) = recorded {
             for file in &prepared {

@@ -21,6 +21,9 @@ pub enum TrafficClass {
 }
 
 impl TrafficClass {
+    /// Every class, in the order of the enum.
+    pub const ALL: [TrafficClass; 3] = [TrafficClass::Backscatter, TrafficClass::Scan, TrafficClass::Other];
+
     /// The stored name: `backscatter`, `scan` or `other`.
     pub fn name(self) -> &'static str {
         match self {
@@ -43,6 +46,9 @@ pub enum Tool {
 }
 
 impl Tool {
+    /// Every tool, in the order of the enum.
+    pub const ALL: [Tool; 3] = [Tool::Mirai, Tool::Masscan, Tool::Zmap];
+
     /// The stored name: `mirai`, `masscan` or `zmap`.
     pub fn name(self) -> &'static str {
         match self {
@@ -74,6 +80,17 @@ pub enum SpoofSign {
 }
 
 impl SpoofSign {
+    /// Every sign, in the order of the enum.
+    pub const ALL: [SpoofSign; 7] = [
+        SpoofSign::AbnormalTcpFlags,
+        SpoofSign::HighTtl,
+        SpoofSign::Fragment,
+        SpoofSign::SourceLastOctet,
+        SpoofSign::SameSourceAndDestination,
+        SpoofSign::PortZero,
+        SpoofSign::UdpToPort80,
+    ];
+
     /// The stored name, e.g. `high_ttl`.
     pub fn name(self) -> &'static str {
         match self {
@@ -202,4 +219,49 @@ fn spoof_sign(packet: &Packet<'_>, tool: Option<Tool>) -> Option<SpoofSign> {
         return Some(SpoofSign::UdpToPort80);
     }
     None
+}
+
+#[cfg(test)]
+mod name_list_tests {
+    use super::*;
+
+    // No wildcard arms: a new variant does not compile until it gets the next position here,
+    // and then the test fails until the variant is in its `ALL` list at that position.
+    fn tool_position(tool: Tool) -> usize {
+        match tool {
+            Tool::Mirai => 0,
+            Tool::Masscan => 1,
+            Tool::Zmap => 2,
+        }
+    }
+
+    fn class_position(class: TrafficClass) -> usize {
+        match class {
+            TrafficClass::Backscatter => 0,
+            TrafficClass::Scan => 1,
+            TrafficClass::Other => 2,
+        }
+    }
+
+    fn sign_position(sign: SpoofSign) -> usize {
+        match sign {
+            SpoofSign::AbnormalTcpFlags => 0,
+            SpoofSign::HighTtl => 1,
+            SpoofSign::Fragment => 2,
+            SpoofSign::SourceLastOctet => 3,
+            SpoofSign::SameSourceAndDestination => 4,
+            SpoofSign::PortZero => 5,
+            SpoofSign::UdpToPort80 => 6,
+        }
+    }
+
+    #[test]
+    fn every_variant_is_in_its_list() {
+        assert!(Tool::ALL.iter().enumerate().all(|(i, t)| tool_position(*t) == i));
+        assert!(TrafficClass::ALL.iter().enumerate().all(|(i, c)| class_position(*c) == i));
+        assert!(SpoofSign::ALL.iter().enumerate().all(|(i, s)| sign_position(*s) == i));
+        assert_eq!(tool_position(Tool::Zmap) + 1, Tool::ALL.len());
+        assert_eq!(class_position(TrafficClass::Other) + 1, TrafficClass::ALL.len());
+        assert_eq!(sign_position(SpoofSign::UdpToPort80) + 1, SpoofSign::ALL.len());
+    }
 }

@@ -4,7 +4,8 @@
 //! declares a body of 184 GB makes it try to allocate that much (and abort the process), and
 //! some damaged buffers make it panic. Every message header of an upload is therefore read here
 //! first: its body must lie inside the bytes received, every buffer inside its body, and no
-//! record batch may declare more rows than the limit.
+//! record batch may declare more rows than the limit. The stream must end with its
+//! end-of-stream marker and nothing after it.
 
 use arrow::ipc::{MessageHeader, root_as_message};
 
@@ -33,8 +34,11 @@ pub(crate) fn check_frames(ipc: &[u8], max_rows: usize) -> Result<(), WireError>
             at += 4;
         }
         if length == 0 {
-            // End of stream.
-            return Ok(());
+            // End of stream: nothing may follow it, since nothing after it would be read or stored.
+            return match ipc.len() - at {
+                0 => Ok(()),
+                trailing => Err(damaged(format!("{trailing} bytes follow the end-of-stream marker"))),
+            };
         }
         let metadata_end = at
             .checked_add(length as usize)
@@ -83,5 +87,5 @@ pub(crate) fn check_frames(ipc: &[u8], max_rows: usize) -> Result<(), WireError>
         }
         at = body_end;
     }
-    Ok(())
+    Err(damaged("the stream ends without its end-of-stream marker (cut short?)".into()))
 }

@@ -25,6 +25,7 @@ mod builder;
 mod columns;
 mod ingest;
 mod ipc_frames;
+mod row_checks;
 mod schema;
 pub mod wire;
 

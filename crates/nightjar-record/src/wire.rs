@@ -7,13 +7,13 @@
 
 use std::io::{Cursor, Read};
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::{Schema, TimestampMicrosecondType, UInt64Type};
+use arrow::datatypes::Schema;
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
 
-use crate::schema::{SCHEMA_VERSION, col, packet_schema};
+pub use crate::row_checks::{MAX_LABEL_BYTES, MAX_PAYLOAD_BYTES, MAX_TCP_OPTION_LETTERS, RowExpectations, check_rows};
+use crate::schema::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, packet_schema};
 
 /// `Content-Type` of an upload body.
 pub const CONTENT_TYPE: &str = "application/vnd.apache.arrow.stream";
@@ -88,7 +88,12 @@ impl Default for DecodeLimits {
 /// Decode an upload body (zstd-compressed when `zstd` is true) into batches,
 /// checking the schema on the way.
 pub fn decode(body: &[u8], zstd: bool, limits: DecodeLimits) -> Result<Vec<RecordBatch>, WireError> {
-    let ipc = if zstd {
+    decode_ipc(inflate(body, zstd, limits)?, limits)
+}
+
+/// The uncompressed Arrow IPC stream of an upload body, within the decompressed-size limit.
+pub fn inflate(body: &[u8], zstd: bool, limits: DecodeLimits) -> Result<Vec<u8>, WireError> {
+    if zstd {
         let decoder = zstd::stream::read::Decoder::new(body).map_err(|e| WireError::Unreadable(e.to_string()))?;
         let mut inflated = Vec::new();
         decoder
@@ -98,13 +103,19 @@ pub fn decode(body: &[u8], zstd: bool, limits: DecodeLimits) -> Result<Vec<Recor
         if inflated.len() as u64 > limits.max_decompressed_bytes {
             return Err(WireError::DecompressedTooLarge { limit: limits.max_decompressed_bytes });
         }
-        inflated
+        Ok(inflated)
     } else {
         if body.len() as u64 > limits.max_decompressed_bytes {
             return Err(WireError::DecompressedTooLarge { limit: limits.max_decompressed_bytes });
         }
-        body.to_vec()
-    };
+        Ok(body.to_vec())
+    }
+}
+
+/// The batches of an uncompressed Arrow IPC stream (from [`inflate`]), checked against the
+/// schema and the row limit, and carrying exactly the packet record schema (field and schema
+/// metadata a sender added are dropped).
+pub fn decode_ipc(ipc: Vec<u8>, limits: DecodeLimits) -> Result<Vec<RecordBatch>, WireError> {
     // Arrow's IPC reader trusts some lengths in the stream and panics on a few damaged ones
     // (found by fuzzing: crates/nightjar-collector/fuzz). A damaged body is the sender's
     // error, answered like any other unreadable body, never a crash.
@@ -134,15 +145,28 @@ fn read_stream(ipc: Vec<u8>, limits: DecodeLimits) -> Result<Vec<RecordBatch>, W
         if rows > limits.max_rows {
             return Err(WireError::TooManyRows { limit: limits.max_rows });
         }
+        // The dataset writer wants the schema exactly, metadata included: a sender's extra
+        // field or schema metadata would pass here and fail there.
+        let batch = RecordBatch::try_new(packet_schema(), batch.columns().to_vec())
+            .map_err(|e| WireError::Schema(e.to_string()))?;
         batches.push(batch);
     }
     Ok(batches)
 }
 
 /// Whether `schema` is the packet record schema v1: the same fields, in the
-/// same order, with the same types and nullability (metadata may differ).
+/// same order, with the same types and nullability, and no other schema version
+/// in its metadata (other metadata is ignored and dropped by [`decode_ipc`]).
 pub fn check_schema(schema: &Schema) -> Result<(), WireError> {
     let expected = packet_schema();
+    if let Some(version) = schema.metadata().get(SCHEMA_VERSION_KEY)
+        && version != &SCHEMA_VERSION.to_string()
+    {
+        return Err(WireError::Schema(format!(
+            "the stream's `{SCHEMA_VERSION_KEY}` is `{}`, expected {SCHEMA_VERSION}",
+            version.chars().take(20).collect::<String>()
+        )));
+    }
     if schema.fields().len() != expected.fields().len() {
         return Err(WireError::Schema(format!(
             "{} columns, expected {}",
@@ -162,42 +186,6 @@ pub fn check_schema(schema: &Schema) -> Result<(), WireError> {
                 want.is_nullable()
             )));
         }
-    }
-    Ok(())
-}
-
-/// Check that every row of `batches` belongs to `sensor`'s batch `batch_seq`
-/// and that its time lies in `[earliest_us, latest_us]`.
-pub fn check_rows(
-    batches: &[RecordBatch],
-    sensor: &str,
-    batch_seq: u64,
-    earliest_us: i64,
-    latest_us: i64,
-) -> Result<(), WireError> {
-    let mut offset = 0;
-    for batch in batches {
-        let sensors = batch.column(1).as_string::<i32>();
-        let seqs = batch.column(2).as_primitive::<UInt64Type>();
-        let times = batch.column(0).as_primitive::<TimestampMicrosecondType>();
-        for row in 0..batch.num_rows() {
-            let at = |problem: String| WireError::Row { row: offset + row, problem };
-            if sensors.is_null(row) || sensors.value(row) != sensor {
-                return Err(at(format!("`{}` is not the sensor `{sensor}` named in the headers", col::SENSOR)));
-            }
-            if seqs.value(row) != batch_seq {
-                return Err(at(format!(
-                    "`{}` {} differs from the header's {batch_seq}",
-                    col::BATCH_SEQ,
-                    seqs.value(row)
-                )));
-            }
-            let time = times.value(row);
-            if time < earliest_us || time > latest_us {
-                return Err(at(format!("`{}` {time} µs lies outside the accepted clock skew", col::TIME)));
-            }
-        }
-        offset += batch.num_rows();
     }
     Ok(())
 }

@@ -39,10 +39,10 @@ fn recovery_publishes_accepted_files_and_removes_unaccepted_ones() {
     // Batch 1: accepted and published. Batch 2: accepted, crash before publish.
     // Batch 3: prepared, crash before the ledger line.
     let one = prepared(dataset.path(), "c-s1-1-0");
-    ledger.record("s1", 1, 1, std::slice::from_ref(&one)).unwrap();
+    ledger.record("s1", 1, 1, std::slice::from_ref(&one), &BatchDigest::of(b"one")).unwrap();
     one.publish().unwrap();
     let two = prepared(dataset.path(), "c-s1-2-0");
-    ledger.record("s1", 2, 1, std::slice::from_ref(&two)).unwrap();
+    ledger.record("s1", 2, 1, std::slice::from_ref(&two), &BatchDigest::of(b"two")).unwrap();
     let three = prepared(dataset.path(), "c-s1-3-0");
     // Another writer's leftover is not the collector's to remove.
     let import = prepared(dataset.path(), "import-77-0");
@@ -61,7 +61,7 @@ fn a_torn_last_line_is_cut_and_a_damaged_middle_line_is_an_error() {
     let state = tempfile::tempdir().unwrap();
     let dataset = tempfile::tempdir().unwrap();
     let (mut ledger, _) = Ledger::open(state.path(), dataset.path()).unwrap();
-    ledger.record("s1", 1, 5, &[]).unwrap();
+    ledger.record("s1", 1, 5, &[], &BatchDigest::of(b"five")).unwrap();
     drop(ledger);
     let log = state.path().join(LEDGER_DIR).join("s1.jsonl");
     let mut bytes = fs::read(&log).unwrap();
@@ -77,4 +77,26 @@ fn a_torn_last_line_is_cut_and_a_damaged_middle_line_is_an_error() {
     fs::write(&log, &bytes).unwrap();
     let err = Ledger::open(state.path(), dataset.path()).unwrap_err();
     assert!(err.to_string().contains("s1.jsonl:1"), "{err}");
+}
+
+#[test]
+fn digests_survive_a_restart_and_old_lines_without_one_stay_comparable_as_unknown() {
+    let state = tempfile::tempdir().unwrap();
+    let dataset = tempfile::tempdir().unwrap();
+    let (mut ledger, _) = Ledger::open(state.path(), dataset.path()).unwrap();
+    let first = BatchDigest::of(b"first content");
+    ledger.record("s1", 1, 5, &[], &first).unwrap();
+    drop(ledger);
+    // A line from before digests were kept.
+    let log = state.path().join(LEDGER_DIR).join("s1.jsonl");
+    let mut bytes = fs::read(&log).unwrap();
+    bytes.extend_from_slice(b"{\"seq\":2,\"rows\":3,\"files\":[]}\n");
+    fs::write(&log, &bytes).unwrap();
+
+    let (ledger, _) = Ledger::open(state.path(), dataset.path()).unwrap();
+    assert_eq!(ledger.stored("s1", 1, &first), Accepted::Same);
+    assert_eq!(ledger.stored("s1", 1, &BatchDigest::of(b"other content")), Accepted::Different);
+    assert_eq!(ledger.stored("s1", 2, &first), Accepted::Unknown);
+    assert_eq!(ledger.stored("s1", 3, &first), Accepted::No);
+    assert_eq!(ledger.stored("s2", 1, &first), Accepted::No);
 }

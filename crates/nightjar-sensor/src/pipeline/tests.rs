@@ -194,6 +194,8 @@ fn a_full_disk_loses_one_batch_counted_and_the_next_one_is_spooled() {
     let spooled = spool.checkout().unwrap();
     assert_eq!(spooled.seq, seq);
     let decoded = nightjar_record::wire::decode(&spooled.body, true, Default::default()).unwrap();
-    nightjar_record::wire::check_rows(&decoded, "s", seq, 0, i64::MAX).unwrap();
+    let expect =
+        nightjar_record::wire::RowExpectations { sensor: "s", batch_seq: seq, earliest_us: 0, latest_us: i64::MAX };
+    nightjar_record::wire::check_rows(&decoded, &expect).unwrap();
     assert_eq!(metrics.spooled_rows.get(), 3);
 }

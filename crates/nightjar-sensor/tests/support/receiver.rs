@@ -253,7 +253,9 @@ async fn batches(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     }
     let now_us = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64;
     let (earliest, latest) = (now_us - 7 * 86_400 * 1_000_000, now_us + 600 * 1_000_000);
-    if let Err(e) = wire::check_rows(&batches, &shared.sensor, seq, earliest, latest) {
+    let expect =
+        wire::RowExpectations { sensor: &shared.sensor, batch_seq: seq, earliest_us: earliest, latest_us: latest };
+    if let Err(e) = wire::check_rows(&batches, &expect) {
         return refuse(&mut inner, 422, "rejected", e.to_string());
     }
     if inner.stored.contains_key(&seq) {
