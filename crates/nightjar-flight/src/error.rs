@@ -46,6 +46,7 @@ pub fn query_status(error: QueryError) -> Status {
         QueryError::ReadOnly(_) => Status::permission_denied(message),
         QueryError::TimeLimit(_) => Status::deadline_exceeded(message),
         QueryError::MemoryLimit { .. } => Status::resource_exhausted(message),
+        QueryError::TooComplex(_) => Status::invalid_argument(message),
         QueryError::Sql(inner) => match inner.find_root() {
             DataFusionError::IoError(_) | DataFusionError::ObjectStore(_) | DataFusionError::ParquetError(_) => {
                 tracing::warn!(error = %message, "query failed reading the dataset");
@@ -53,7 +54,7 @@ pub fn query_status(error: QueryError) -> Status {
             }
             _ => Status::invalid_argument(message),
         },
-        QueryError::Dataset { .. } | QueryError::Geo(_) => {
+        QueryError::Dataset { .. } | QueryError::Geo(_) | QueryError::Internal(_) => {
             tracing::warn!(error = %message, "query failed");
             Status::internal(message)
         }

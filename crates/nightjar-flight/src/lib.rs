@@ -9,6 +9,10 @@
 //! - statements and prepared statements run read-only within the engine's memory and time
 //!   limits; DDL, DML, `COPY` and file reads are refused with `PermissionDenied` or
 //!   `InvalidArgument` and the engine's message, updates and ingestion with `PermissionDenied`;
+//! - every query is planned and run on threads of its own, apart from the gRPC server's, so that
+//!   a runaway query cannot starve other clients; statements beyond the engine's limits on the
+//!   shape of SQL are refused with `InvalidArgument`, time limits with `DeadlineExceeded`,
+//!   memory limits with `ResourceExhausted`;
 //! - catalogs, schemas, tables (with their columns), table types and server info answer the
 //!   metadata calls of ADBC's `adbc_get_objects` and `adbc_get_table_schema`;
 //! - address columns are sent as text (see [`service`]).

@@ -80,11 +80,11 @@ impl NightjarFlightSql {
 
     /// The schema clients get for `sql`, after the read-only check, without running it.
     async fn result_schema(&self, sql: &str) -> Result<SchemaRef, Status> {
-        let frame = self.engine.plan(self.statement(sql)?).await.map_err(|error| {
+        let schema = self.engine.schema(self.statement(sql)?).await.map_err(|error| {
             tracing::info!(sql, %error, "statement refused");
             query_status(error)
         })?;
-        Ok(text_schema(&Arc::new(frame.schema().as_arrow().clone())))
+        Ok(text_schema(&schema))
     }
 
     /// A `FlightInfo` for `sql` whose one endpoint's ticket is `ticket`.

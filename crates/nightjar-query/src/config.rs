@@ -36,9 +36,15 @@ pub struct QueryConfig {
     pub asn_db: Option<PathBuf>,
     /// Per-query limits.
     pub limits: QueryLimits,
-    /// How many partitions a query runs in parallel; `None`: one per core.
+    /// How many partitions a query runs in parallel; `None`: one per core. Each query gets as
+    /// many threads of its own.
     pub target_partitions: Option<usize>,
+    /// How many queries run at once; more wait for their turn (within their time limit).
+    pub concurrent_queries: usize,
 }
+
+/// By default, 16 queries run at once.
+pub const DEFAULT_CONCURRENT_QUERIES: usize = 16;
 
 impl QueryConfig {
     /// The dataset at `dataset`, with the bundled geo databases and default limits.
@@ -49,6 +55,7 @@ impl QueryConfig {
             asn_db: None,
             limits: QueryLimits::DEFAULT,
             target_partitions: None,
+            concurrent_queries: DEFAULT_CONCURRENT_QUERIES,
         }
     }
 }

@@ -7,21 +7,26 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::EmptyRecordBatchStream;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use futures::TryStreamExt;
 use nightjar_geo::GeoDb;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use crate::cancel::{self, CancelFlag};
 use crate::config::{QueryConfig, QueryLimits};
 use crate::limited_stream::LimitedStream;
-use crate::{QueryError, functions, table, views};
+use crate::runner::{self, QUERY_STACK_BYTES, QueryThreads};
+use crate::{QueryError, functions, shape, table, views};
 
 /// The statements a read-only session allows: queries, `EXPLAIN`, `SHOW`, `DESCRIBE`.
 fn read_only() -> datafusion::execution::context::SQLOptions {
@@ -56,6 +61,10 @@ pub struct QueryEngine {
     ctx: SessionContext,
     limits: QueryLimits,
     dataset: String,
+    /// Worker threads of each query (one per partition).
+    threads_per_query: usize,
+    /// One permit per query that may run at once.
+    slots: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for QueryEngine {
@@ -67,7 +76,9 @@ impl std::fmt::Debug for QueryEngine {
 impl QueryEngine {
     /// Opens the dataset of `config`: registers `packets`, the views of [`crate::VIEWS`] and the
     /// functions of [`crate::FUNCTIONS`]. Fails when the folder does not exist or a geo database
-    /// cannot be read; an empty folder is a valid, empty dataset.
+    /// cannot be read; an empty folder is a valid, empty dataset. Object storage connections live
+    /// on the tokio runtime that calls `open`, which must outlast the engine (queries run on
+    /// runtimes of their own).
     pub async fn open(config: QueryConfig) -> Result<QueryEngine, QueryError> {
         let mut session = SessionConfig::new().with_information_schema(true);
         if let Some(partitions) = config.target_partitions {
@@ -87,8 +98,11 @@ impl QueryEngine {
         let country = GeoDb::country_or_embedded(config.country_db.as_deref())?;
         let asn = GeoDb::asn_or_embedded(config.asn_db.as_deref())?;
         functions::register(&ctx, Arc::new(country), Arc::new(asn));
+        functions::bounded::register(&ctx, config.limits.memory_bytes);
         views::register(&ctx).await?;
-        Ok(QueryEngine { ctx, limits: config.limits, dataset: config.dataset })
+        let partitions = ctx.state().config().target_partitions();
+        let slots = Arc::new(Semaphore::new(config.concurrent_queries.max(1)));
+        Ok(QueryEngine { ctx, limits: config.limits, dataset: config.dataset, threads_per_query: partitions, slots })
     }
 
     /// The DataFusion session, for trusted code of the project (the risk indicators). It is not
@@ -107,38 +121,84 @@ impl QueryEngine {
         &self.dataset
     }
 
-    /// Splits SQL text into statements (a script may hold several, separated by `;`).
+    /// Splits SQL text into statements (a script may hold several, separated by `;`), and checks
+    /// each against the limits on the shape of SQL (length, expression depth and size, see
+    /// [`crate::shape`]): beyond them the text is refused with [`QueryError::TooComplex`].
     pub fn parse(&self, sql: &str) -> Result<VecDeque<Statement>, QueryError> {
+        shape::check_text(sql)?;
         let recursion_limit = self.ctx.state().config().options().sql_parser.recursion_limit.get();
-        let statements = DFParserBuilder::new(sql)
-            .with_dialect(&GenericDialect {})
-            .with_recursion_limit(recursion_limit)
-            .build()?
-            .parse_statements()?;
-        Ok(statements)
+        // Parsed, checked and (when refused) dropped on a thread with the query threads' stack:
+        // a refused syntax tree may be far deeper than the limit.
+        std::thread::scope(|scope| {
+            let parsing = std::thread::Builder::new()
+                .name("nightjar-parse".into())
+                .stack_size(QUERY_STACK_BYTES)
+                .spawn_scoped(scope, || {
+                    let statements = DFParserBuilder::new(sql)
+                        .with_dialect(&GenericDialect {})
+                        .with_recursion_limit(recursion_limit)
+                        .build()?
+                        .parse_statements()?;
+                    statements.iter().try_for_each(shape::check_statement)?;
+                    Ok(statements)
+                })
+                .map_err(|error| QueryError::Internal(format!("cannot start the parsing thread: {error}")))?;
+            parsing.join().unwrap_or_else(|_| Err(runner::vanished()))
+        })
     }
 
-    /// Plans one statement after checking that it only reads. The plan runs in a session of its
-    /// own with the memory limit.
-    pub async fn plan(&self, statement: Statement) -> Result<DataFrame, QueryError> {
-        check_statement(&statement)?;
-        let ctx = self.query_session();
-        let state = ctx.state();
-        let plan = state.statement_to_plan(statement).await?;
-        check_read_only(&plan)?;
-        Ok(ctx.execute_logical_plan(plan).await?)
+    /// The columns `statement` answers with, after the read-only check, without running it.
+    /// Planned on threads of its own within the time limit, like [`QueryEngine::stream`].
+    pub async fn schema(&self, statement: Statement) -> Result<SchemaRef, QueryError> {
+        let stream = self
+            .start(statement, |frame, _cancelled| async move {
+                let schema = Arc::new(frame.schema().as_arrow().clone());
+                Ok(Box::pin(EmptyRecordBatchStream::new(schema)) as SendableRecordBatchStream)
+            })
+            .await?;
+        Ok(datafusion::execution::RecordBatchStream::schema(&stream))
     }
 
     /// Runs one statement to a stream of batches that ends with an error at the time limit.
+    ///
+    /// The statement is planned and run on threads of its own (see `runner.rs`); the engine runs
+    /// at most [`QueryConfig::concurrent_queries`] at once, and a query waiting for its turn
+    /// waits within its time limit.
     pub async fn stream(&self, statement: Statement) -> Result<LimitedStream, QueryError> {
-        let deadline = Instant::now() + self.limits.time;
-        let planned = async {
-            let frame = self.plan(statement).await?;
-            Ok::<_, QueryError>(frame.execute_stream().await?)
+        self.start(statement, |frame, cancelled| async move {
+            let context = Arc::new(frame.task_ctx());
+            let plan = cancel::cancellable(frame.create_physical_plan().await?, &cancelled)?;
+            Ok(datafusion::physical_plan::execute_stream(plan, context)?)
+        })
+        .await
+    }
+
+    /// Plans `statement` on threads of its own, and runs the plan with `execute` there.
+    async fn start<E, F>(&self, statement: Statement, execute: E) -> Result<LimitedStream, QueryError>
+    where
+        E: FnOnce(DataFrame, CancelFlag) -> F + Send + 'static,
+        F: Future<Output = Result<SendableRecordBatchStream, QueryError>> + Send + 'static,
+    {
+        let limits = self.limits;
+        let deadline = Instant::now() + limits.time;
+        let slot = match tokio::time::timeout_at(deadline, Arc::clone(&self.slots).acquire_owned()).await {
+            Ok(Ok(slot)) => slot,
+            Ok(Err(_closed)) => return Err(QueryError::Internal("the engine is shutting down".into())),
+            Err(_) => return Err(QueryError::TimeLimit(limits.time)),
         };
-        match tokio::time::timeout_at(deadline, planned).await {
-            Ok(stream) => Ok(LimitedStream::new(stream?, deadline, self.limits.time)),
-            Err(_) => Err(QueryError::TimeLimit(self.limits.time)),
+        let threads = QueryThreads::start(self.threads_per_query, slot)?;
+        let session = self.query_session();
+        let cancelled = threads.cancel_flag();
+        let (schema, batches) = threads.run(async move {
+            let frame =
+                plan(&session, statement).await.map_err(|error| crate::errors::classify_query(error, limits))?;
+            execute(frame, cancelled).await.map_err(|error| crate::errors::classify_query(error, limits))
+        });
+        match tokio::time::timeout_at(deadline, schema).await {
+            Ok(Ok(Ok(schema))) => Ok(LimitedStream::new(schema, batches, threads, deadline, limits.time)),
+            Ok(Ok(Err(error))) => Err(error),
+            Ok(Err(_dropped)) => Err(runner::vanished()),
+            Err(_) => Err(QueryError::TimeLimit(limits.time)),
         }
     }
 
@@ -188,6 +248,15 @@ impl QueryEngine {
             SessionStateBuilder::new_from_existing(self.ctx.state()).with_runtime_env(Arc::new(runtime)).build();
         SessionContext::new_with_state(state)
     }
+}
+
+/// Plans one statement in `session` after checking that it only reads.
+async fn plan(session: &SessionContext, statement: Statement) -> Result<DataFrame, QueryError> {
+    check_statement(&statement)?;
+    let state = session.state();
+    let plan = state.statement_to_plan(statement).await?;
+    check_read_only(&plan)?;
+    Ok(session.execute_logical_plan(plan).await?)
 }
 
 const ALLOWED: &str = "Allowed: SELECT, WITH, VALUES, EXPLAIN, SHOW, DESCRIBE.";

@@ -29,6 +29,13 @@ pub enum QueryError {
         /// DataFusion's account of the allocation that failed.
         detail: String,
     },
+    /// The SQL is beyond the limits on its shape (text length, expression depth or size; see
+    /// [`crate::shape`]), which keep planning within the stack and memory of the engine.
+    #[error("SQL refused: {0}")]
+    TooComplex(String),
+    /// The engine could not run the query (its threads could not start, or it failed inside).
+    #[error("query failed: {0}")]
+    Internal(String),
     /// An error from planning or running the SQL (syntax, unknown column, a function's argument…).
     #[error(transparent)]
     Sql(#[from] DataFusionError),

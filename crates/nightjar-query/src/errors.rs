@@ -28,6 +28,14 @@ pub(crate) fn classify(error: DataFusionError, limits: QueryLimits) -> QueryErro
     QueryError::Sql(error)
 }
 
+/// Like [`classify`], for an error already wrapped as a [`QueryError`].
+pub(crate) fn classify_query(error: QueryError, limits: QueryLimits) -> QueryError {
+    match error {
+        QueryError::Sql(error) => classify(error, limits),
+        other => other,
+    }
+}
+
 /// Where in the SQL text an error points, when it knows: the span of a planning error, or the
 /// "Line: L, Column: C" of a syntax error.
 pub fn error_location(error: &QueryError) -> Option<SqlLocation> {

@@ -7,10 +7,14 @@
 //! - the SQL functions of [`FUNCTIONS`]: addresses as text and back, CIDR membership, prefix
 //!   truncation, country and ASN lookup, port names.
 //!
-//! Analysts' SQL is read-only and runs within per-query memory and time limits.
+//! Analysts' SQL is read-only and runs within per-query memory and time limits, on threads of its
+//! own with a large stack; its shape is bounded ([`shape`]) so that no statement can exhaust the
+//! stack, and DataFusion's functions whose output grows with an argument's value are bounded by
+//! the memory limit.
 //! Filters on `day` prune partitions; filters on `country`, `sensor`, `dst_port` and addresses
 //! (also through `inet_in`) prune row groups and pages by their statistics.
 
+mod cancel;
 mod config;
 mod display;
 mod engine;
@@ -18,16 +22,19 @@ mod error;
 mod errors;
 pub mod functions;
 mod limited_stream;
+mod runner;
+pub mod shape;
 mod table;
 mod views;
 
-pub use config::{QueryConfig, QueryLimits};
+pub use config::{DEFAULT_CONCURRENT_QUERIES, QueryConfig, QueryLimits};
 pub use display::{addresses_as_text, text_schema};
 pub use engine::{QueryEngine, QueryOutput};
 pub use error::QueryError;
 pub use errors::{SqlLocation, error_location};
 pub use functions::{FUNCTIONS, FunctionDoc};
 pub use limited_stream::LimitedStream;
+pub use runner::QUERY_STACK_BYTES;
 pub use table::{DAY_COLUMN, PACKETS_TABLE, packets_schema};
 pub use views::{VIEWS, View};
 

@@ -8,6 +8,7 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::prelude::SessionContext;
 use object_store::aws::AmazonS3Builder;
+use object_store::client::SpawnedReqwestConnector;
 use url::Url;
 
 use crate::QueryError;
@@ -77,8 +78,13 @@ fn dataset_url(location: &str) -> Result<Url, QueryError> {
 /// (`AWS_ENDPOINT` and `AWS_ALLOW_HTTP=true` for S3-compatible stores such as MinIO or Ceph).
 fn register_s3(ctx: &SessionContext, url: &Url, location: &str) -> Result<(), QueryError> {
     let bucket = url.host_str().ok_or_else(|| dataset_error(location, "the s3:// URL names no bucket"))?;
-    let store =
-        AmazonS3Builder::from_env().with_bucket_name(bucket).build().map_err(|error| dataset_error(location, error))?;
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    // Queries run on runtimes of their own that end with them; the store's connections live on
+    // the runtime that opened the dataset, which lasts as long as the engine.
+    if let Ok(io_runtime) = tokio::runtime::Handle::try_current() {
+        builder = builder.with_http_connector(SpawnedReqwestConnector::new(io_runtime));
+    }
+    let store = builder.build().map_err(|error| dataset_error(location, error))?;
     let bucket_url = Url::parse(&format!("s3://{bucket}")).map_err(|error| dataset_error(location, error))?;
     ctx.register_object_store(&bucket_url, Arc::new(store));
     Ok(())

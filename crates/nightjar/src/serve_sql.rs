@@ -47,6 +47,10 @@ pub struct ServeSqlArgs {
     /// The longest one query may run, e.g. 30s or 10m.
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration, value_name = "DURATION")]
     time_limit: Duration,
+    /// How many queries run at once; more wait for their turn within their time limit. Each
+    /// query runs on threads of its own, so a heavy one slows the others only by sharing the CPU.
+    #[arg(long, default_value_t = nightjar_query::DEFAULT_CONCURRENT_QUERIES, value_name = "N")]
+    concurrent_queries: usize,
     #[command(subcommand)]
     action: Option<ServeSqlAction>,
 }
@@ -97,6 +101,7 @@ async fn serve(args: ServeSqlArgs, tokens_file: PathBuf) -> Result<()> {
     query.country_db = args.country_db;
     query.asn_db = args.asn_db;
     query.limits = QueryLimits { memory_bytes: args.memory_limit, time: args.time_limit };
+    query.concurrent_queries = args.concurrent_queries;
     let config = FlightSqlConfig {
         listen: args.listen,
         tokens: tokens_file,

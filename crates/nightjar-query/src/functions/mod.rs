@@ -2,6 +2,7 @@
 
 mod address;
 mod args;
+pub(crate) mod bounded;
 mod cidr;
 mod distinct_count;
 mod geo;
