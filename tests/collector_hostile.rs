@@ -10,6 +10,8 @@ mod collector_process;
 #[allow(dead_code)]
 #[path = "support/conservation.rs"]
 mod conservation;
+#[path = "support/replay_capture.rs"]
+mod replay_capture;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -524,4 +526,90 @@ fn a_refused_upload_is_answered_not_cut_off() {
         }
     });
     assert_eq!(stored_rows(&collector.dataset()), 0);
+}
+
+/// Keeps up to `hold` connections open against `to` from 127.0.0.2–9 until `stop`: every new
+/// one sends nothing or trickles a request head a byte at a time. Returns how many it opened.
+async fn crowd(to: SocketAddr, hold: usize, stop: Arc<std::sync::atomic::AtomicBool>) -> usize {
+    use std::sync::atomic::Ordering;
+    let mut open: std::collections::VecDeque<(TcpStream, bool)> = std::collections::VecDeque::new();
+    let mut opened = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !stop.load(Ordering::Acquire) && Instant::now() < deadline {
+        let host = 2 + (opened % 8) as u8;
+        if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(1), connect_from(host, to)).await {
+            opened += 1;
+            open.push_back((stream, opened % 2 == 0));
+        }
+        while open.len() > hold {
+            open.pop_front();
+        }
+        // Tricklers send one more byte of a request head that never ends.
+        for (stream, trickles) in open.iter_mut().filter(|(_, t)| *t).take(16) {
+            if stream.try_write(b"x").is_err() {
+                *trickles = false;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    opened
+}
+
+// Slowloris during real uploads: thousands of idle and trickling connections, more than the
+// collector's cap, while a real sensor uploads a capture: every packet arrives exactly once.
+#[test]
+fn a_sensor_uploads_through_a_crowd_of_idle_and_trickling_connections() {
+    let collector = Collector::start("header_timeout_s = 2\nmax_connections = 64", None);
+    let dir = collector.dir.path();
+    let (pcap, mut ingest) = replay_capture::make_capture(dir, "replay.pcap", 4_000, 41, 20);
+    let kept = ingest.counters().kept;
+    let expected = conservation::packet_keys(&[ingest.finish_batch(SENSOR, 0)]);
+    let spool = dir.join("spool");
+    let url = format!("http://{}", collector.addr);
+    let config = conservation::write_sensor_config(
+        dir,
+        &conservation::SensorSetup {
+            id: SENSOR,
+            url: &url,
+            pcap: &pcap,
+            pace: "original",
+            uplink: "",
+            spool_dir: &spool,
+            spool: "",
+        },
+    );
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rt = runtime();
+    let attack = rt.spawn(crowd(collector.addr, 200, Arc::clone(&stop)));
+    // Let the crowd fill the cap before the sensor starts.
+    std::thread::sleep(Duration::from_secs(2));
+    let sensor =
+        conservation::Collected::spawn(Command::new(NIGHTJAR).args(["sensor", "--config"]).arg(&config), "the sensor");
+    let (stdout, stderr) = sensor.wait(Duration::from_secs(120));
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let opened = rt.block_on(attack).unwrap();
+    let metrics =
+        rt.block_on(async { client().get(collector.url("/metrics")).send().await.unwrap().text().await.unwrap() });
+    let evicted: u64 = metrics
+        .lines()
+        .find(|l| l.contains("connections_closed_total{reason=\"evicted\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0);
+    assert!(evicted > 100, "the crowd kept the collector at its cap ({evicted} connections made room)");
+
+    assert!(opened > 1_000, "the crowd opened {opened} connections");
+    assert_eq!(conservation::sensor_line(&stdout, "packets kept").0, kept, "{stdout}\n{stderr}");
+    assert_eq!(conservation::sensor_line(&stdout, "left in spool").0, 0, "{stdout}\n{stderr}");
+    let stored = conservation::committed_batches(&collector.dataset());
+    let tally = conservation::compare(&expected, &conservation::packet_keys(&stored));
+    assert_eq!((tally.lost, tally.duplicated, tally.unexpected), (0, 0, 0), "{tally:?}");
+    conservation::report(
+        "slow_clients",
+        &[
+            ("crowd_connections", opened.to_string()),
+            ("packets", tally.expected.to_string()),
+            ("lost", tally.lost.to_string()),
+            ("duplicated", tally.duplicated.to_string()),
+        ],
+    );
 }
