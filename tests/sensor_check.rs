@@ -4,7 +4,9 @@
 //! token, a wrong sensor id, a stopped collector, an untrusted certificate
 //! and a skewed clock — and creates nothing on disk; a running sensor whose
 //! id does not match its token logs the refusal at ERROR, counts it on
-//! `/metrics` and keeps its spool, and the collector stores nothing.
+//! `/metrics` and keeps its spool, and the collector stores nothing; a
+//! sensor whose spool was reset gets `409` for a reused sequence number,
+//! stops uploading and keeps its spool.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -350,4 +352,43 @@ fn a_sensor_whose_id_does_not_match_its_token_logs_counts_and_keeps_its_spool() 
     assert_eq!(collector.dataset_files(), 0, "the collector stored nothing");
     let _ = sensor.kill();
     let _ = sensor.wait();
+}
+
+#[test]
+fn a_sensor_whose_spool_was_reset_gets_409_from_the_real_collector_stops_and_keeps_its_spool() {
+    let collector = Collector::start();
+    let first = sensor_dir("tokyo-1", &collector.url(), &collector.token, Some(&collector.certificate()), "");
+    let config = first.path().join("sensor.toml");
+    let replay_once = std::fs::read_to_string(&config).unwrap().replace("exit_after_replay = false", "");
+    std::fs::write(&config, &replay_once).unwrap();
+    let run = |what: &str| {
+        let out = Command::new(NIGHTJAR).args(["sensor", "--config"]).arg(&config).output().unwrap();
+        assert!(out.status.success(), "{what}\n{}", text(&out));
+        out
+    };
+    run("the first run uploads everything");
+    let stored = collector.dataset_files();
+    assert!(stored > 0);
+
+    // The spool folder is lost; the next run numbers new traffic from 1 again.
+    std::fs::remove_dir_all(first.path().join("spool")).unwrap();
+    let (other, _) = replay_capture::make_capture(first.path(), "other.pcap", 600, 32, 60);
+    let replay = format!("replay = [{:?}]", other.display().to_string());
+    let second =
+        replay_once.lines().map(|l| if l.starts_with("replay =") { replay.as_str() } else { l }).collect::<Vec<_>>();
+    std::fs::write(&config, second.join("\n")).unwrap();
+    let out = run("the second run ends once its replay is spooled and uploading stopped");
+    let all = text(&out);
+    let error = all
+        .lines()
+        .find(|l| l.contains("ERROR") && l.contains("uploading stopped"))
+        .unwrap_or_else(|| panic!("the conflict is logged at ERROR\n{all}"));
+    assert!(error.contains("409") && error.contains("next-seq"), "{error}");
+    let summary = all.lines().find(|l| l.starts_with("upload conflicts")).unwrap_or_else(|| panic!("{all}"));
+    assert!(summary.contains(" 1 (uploading stopped"), "{summary}");
+    let uploaded = all.lines().find(|l| l.starts_with("batches uploaded")).unwrap_or_else(|| panic!("{all}"));
+    assert!(uploaded.contains(" 0 (0 rows"), "nothing is uploaded after the conflict: {uploaded}");
+    let kept = std::fs::read_dir(first.path().join("spool/batches")).unwrap().count();
+    assert!(kept >= 2, "the conflicting batch and the ones after it stay spooled ({kept})");
+    assert_eq!(collector.dataset_files(), stored, "the collector stored nothing new");
 }
