@@ -70,3 +70,30 @@ fn tokens_server_heartbeat_and_sensor_list() {
     assert!(String::from_utf8_lossy(&listed.stdout).lines().any(|l| l.starts_with("kobe-1") && l.contains("revoked")));
     drop(server);
 }
+
+// Error messages used to repeat their cause: `reading X: No such file…` followed by the chain's
+// own `No such file…`. Each library error now names the step and keeps the OS error as its source.
+#[test]
+fn an_os_error_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let config = missing.to_str().unwrap();
+    let runs = [
+        nightjar(&["collector", "--config", config]),
+        nightjar(&["collector", "add-sensor", "osaka-1", "--config", config]),
+        nightjar(&[
+            "import",
+            dir.path().join("missing.pcap").to_str().unwrap(),
+            "--out",
+            dir.path().join("data").to_str().unwrap(),
+            "--dark-prefix",
+            "192.0.2.0/24",
+        ]),
+    ];
+    for output in runs {
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.matches("No such file or directory").count(), 1, "{stderr}");
+        assert!(stderr.contains("missing."), "the message names the file: {stderr}");
+    }
+}

@@ -57,7 +57,7 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, Aut
         Ok(Some(sensor)) => Ok(sensor),
         Ok(None) => Err(AuthFailure::Unknown),
         Err(error) => {
-            tracing::error!(error = &error as &dyn std::error::Error, "cannot read the sensor list");
+            tracing::error!(error = %nightjar_ops::error_chain(&error), "cannot read the sensor list");
             Err(AuthFailure::ListUnreadable)
         }
     }

@@ -135,7 +135,7 @@ impl Default for Limits {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("reading collector config {path}: {source}")]
+    #[error("reading collector config {path}")]
     Read {
         /// The file.
         path: PathBuf,

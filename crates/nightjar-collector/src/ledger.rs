@@ -124,7 +124,7 @@ pub struct Recovery {
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     /// Reading or writing the ledger or the dataset failed.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}")]
     Io {
         /// What was being done.
         action: &'static str,

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use axum_server::tls_rustls::RustlsConfig;
 use nightjar_geo::{Enricher, GeoDb};
+use nightjar_ops::error_chain;
 use tokio::sync::Semaphore;
 
 use crate::body::BodyBudget;
@@ -32,7 +33,7 @@ pub enum RunError {
     #[error(transparent)]
     Geo(#[from] nightjar_geo::GeoError),
     /// The TLS certificate or key could not be loaded.
-    #[error("loading TLS certificate {cert} and key {key}: {source}")]
+    #[error("loading TLS certificate {cert} and key {key}")]
     Tls {
         /// Certificate file.
         cert: PathBuf,
@@ -43,7 +44,7 @@ pub enum RunError {
         source: std::io::Error,
     },
     /// Serving failed (the address is in use, for instance).
-    #[error("serving on {addr}: {source}")]
+    #[error("serving on {addr}")]
     Serve {
         /// The listen address.
         addr: SocketAddr,
@@ -52,7 +53,7 @@ pub enum RunError {
         source: std::io::Error,
     },
     /// A folder could not be created.
-    #[error("creating {path}: {source}")]
+    #[error("creating {path}")]
     Folder {
         /// The folder.
         path: PathBuf,
@@ -99,7 +100,7 @@ impl RunningCollector {
         }
         self.housekeeping.abort();
         if let Err(error) = self.registry.persist() {
-            tracing::warn!(%error, "could not save the sensor registry");
+            tracing::warn!(error = %error_chain(&error), "could not save the sensor registry");
         }
         Ok(())
     }
@@ -205,11 +206,11 @@ async fn housekeeping(
             let (root, lock, min_files) = (config.dataset_dir.clone(), store.publish_lock(), config.compact_min_files);
             let compacted = tokio::task::spawn_blocking(move || compact_all(&root, &lock, min_files)).await;
             if let Ok(Err(error)) = compacted {
-                tracing::warn!(%error, "compaction failed; the small files stay as they are");
+                tracing::warn!(error = %error_chain(&error), "compaction failed; the small files stay as they are");
             }
         }
         if let Err(error) = registry.persist() {
-            tracing::warn!(%error, "could not save the sensor registry");
+            tracing::warn!(error = %error_chain(&error), "could not save the sensor registry");
         }
         let now = (modified(config.country_db.as_deref()), modified(config.asn_db.as_deref()));
         if now != seen {
@@ -220,7 +221,9 @@ async fn housekeeping(
                     tracing::info!("geo databases reloaded");
                 }
                 // A file caught half-copied: keep the old databases and try again.
-                Err(error) => tracing::warn!(%error, "geo database changed but cannot be opened yet"),
+                Err(error) => {
+                    tracing::warn!(error = %error_chain(&error), "geo database changed but cannot be opened yet")
+                }
             }
         }
     }

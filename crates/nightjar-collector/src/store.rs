@@ -35,10 +35,10 @@ pub enum StoreError {
     #[error(transparent)]
     Wire(#[from] WireError),
     /// The dataset or ledger could not be written (disk full, permissions).
-    #[error("cannot store now: {0}")]
-    Unavailable(String),
+    #[error("cannot store now")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The enrichment databases failed on this batch.
-    #[error("enrichment failed: {0}")]
+    #[error("enrichment failed")]
     Enrich(#[from] nightjar_geo::EnrichError),
     /// Another body was accepted under this sequence number before.
     #[error("a different batch was stored under sequence number {batch_seq}")]
@@ -50,13 +50,13 @@ pub enum StoreError {
 
 impl From<LedgerError> for StoreError {
     fn from(error: LedgerError) -> Self {
-        StoreError::Unavailable(error.to_string())
+        StoreError::Unavailable(Box::new(error))
     }
 }
 
 impl From<nightjar_dataset::DatasetError> for StoreError {
     fn from(error: nightjar_dataset::DatasetError) -> Self {
-        StoreError::Unavailable(error.to_string())
+        StoreError::Unavailable(Box::new(error))
     }
 }
 

@@ -19,6 +19,8 @@ use nightjar_record::wire::{
 use serde_json::json;
 use tokio::time::Instant;
 
+use nightjar_ops::error_chain;
+
 use crate::auth::authenticate;
 use crate::body;
 use crate::refusal::{Refusal, client_text};
@@ -213,10 +215,10 @@ fn store_refusal(state: &AppState, sensor: &str, error: StoreError) -> Refusal {
             }
         }
         StoreError::Conflict { batch_seq } => Refusal::conflict(sensor, batch_seq),
-        StoreError::Unavailable(message) => {
+        error @ StoreError::Unavailable(_) => {
             state.set_healthy(false);
-            Refusal::unavailable(message)
+            Refusal::unavailable(error_chain(&error))
         }
-        error @ StoreError::Enrich(_) => Refusal::internal(error.to_string()),
+        error @ StoreError::Enrich(_) => Refusal::internal(error_chain(&error)),
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
     /// A file or folder operation failed.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}")]
     Io {
         /// What was being done.
         action: &'static str,
@@ -17,7 +17,7 @@ pub enum DatasetError {
         source: std::io::Error,
     },
     /// The Parquet encoder failed.
-    #[error("writing Parquet {path}: {source}")]
+    #[error("writing Parquet {path}")]
     Parquet {
         /// The file being written.
         path: PathBuf,
@@ -29,7 +29,7 @@ pub enum DatasetError {
     #[error("batch does not have the packet record schema: {0}")]
     Schema(String),
     /// An Arrow kernel failed while splitting a batch.
-    #[error("splitting a batch by day: {0}")]
+    #[error("splitting a batch by day")]
     Arrow(#[from] arrow::error::ArrowError),
 }
 

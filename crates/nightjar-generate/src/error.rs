@@ -53,11 +53,11 @@ pub enum GenerateError {
     #[error("the number of sources must be at least 1 (leave it unset for the default)")]
     ZeroSources,
     /// Writing the capture failed.
-    #[error("writing the capture failed: {0}")]
+    #[error("writing the capture failed")]
     Io(#[from] std::io::Error),
     /// The pcap writer refused a record (a frame past the snap length).
-    #[error("writing the capture failed: {0}")]
-    Pcap(pcap_file::PcapError),
+    #[error("writing the capture failed")]
+    Pcap(#[source] pcap_file::PcapError),
 }
 
 impl GenerateError {

@@ -11,7 +11,7 @@ use maxminddb::MaxMindDbError;
 #[derive(Debug, thiserror::Error)]
 pub enum GeoError {
     /// The file could not be read.
-    #[error("cannot read the GeoIP database {}: {source}; check that the path in the configuration is right and readable", path.display())]
+    #[error("cannot read the GeoIP database {}; check that the path in the configuration is right and readable", path.display())]
     Read {
         /// The path as given.
         path: PathBuf,
@@ -20,7 +20,7 @@ pub enum GeoError {
     },
     /// The bytes are not a MaxMind DB.
     #[error(
-        "{origin} is not a valid MaxMind DB (.mmdb) file: {source}; point the configuration at an .mmdb \
+        "{origin} is not a valid MaxMind DB (.mmdb) file; point the configuration at an .mmdb \
          file such as GeoLite2-Country.mmdb, dbip-country-lite.mmdb or iptoasn-country.mmdb (CSV files do not work)"
     )]
     Invalid {
@@ -31,7 +31,7 @@ pub enum GeoError {
     },
     /// A lookup or a walk over the networks failed: the file is damaged or of an unexpected kind.
     #[error(
-        "reading {what} in {origin} failed: {source}; the file is damaged or is not a country database \
+        "reading {what} in {origin} failed; the file is damaged or is not a country database \
          (records need `country.iso_code` or `country_code`); replace it"
     )]
     Record {

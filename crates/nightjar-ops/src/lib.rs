@@ -7,13 +7,16 @@
 //!   state file, so concurrent commands never lose each other's changes;
 //! - [`ReloadingFile`] keeps a value built from a file and builds it again when the file
 //!   changes, including changes within one tick of the file system's clock;
+//! - [`parse_size()`] reads sizes as people write them (`1.5 GiB`, `512MiB`, `2GB`) for every
+//!   command-line option and configuration field that takes one;
 //! - tokens: [`new_token`], [`TokenDigest`] (SHA-256, compared in constant time), [`NameRule`]
 //!   for sensor and analyst names, and a token file: [`TokenStore`] to change it under its
 //!   lock, [`TokenChecker`] to answer a running server from it, each file's layout given by a
 //!   [`TokenFormat`].
 //!
 //! Errors are [`StateFileError`]s naming the file and the step; the system's error is their
-//! source.
+//! source. [`error_chain`] writes any error and its causes on one line, each cause once, for
+//! answers and log fields.
 //!
 //! ```
 //! use nightjar_ops::{NameRule, StateFileError, TokenChecker, TokenDigest, TokenFormat, TokenStore, TokenTable};
@@ -62,16 +65,20 @@
 //! # }
 //! ```
 
+mod chain;
 mod error;
 mod lock;
 mod reload;
 mod replace;
+mod size;
 mod token;
 mod token_store;
 
+pub use chain::error_chain;
 pub use error::StateFileError;
 pub use lock::StateLock;
 pub use reload::{ReloadingFile, SETTLE};
 pub use replace::{OWNER_ONLY, READABLE_BY_ALL, replace};
+pub use size::{SizeError, parse_size};
 pub use token::{NameRule, TokenDigest, TokenTable, new_token};
 pub use token_store::{TokenChecker, TokenFormat, TokenStore};

@@ -28,7 +28,7 @@ pub enum RiskError {
     #[error("unknown period `{0}`: use day, week, month, quarter or year")]
     UnknownPeriod(String),
     /// The indicator SQL failed (or its result had an unexpected shape).
-    #[error("indicator query failed: {0}")]
+    #[error("indicator query failed")]
     Query(#[from] datafusion::error::DataFusionError),
     /// A query answered columns of types the indicator code does not expect.
     #[error("indicator query answered an unexpected column `{column}`: {why}")]
@@ -39,10 +39,10 @@ pub enum RiskError {
         why: String,
     },
     /// Summing the country address space from the geo database failed.
-    #[error("cannot sum address space per country: {0}")]
+    #[error("cannot sum address space per country")]
     Geo(#[from] nightjar_geo::GeoError),
     /// Writing a published file failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         /// The file or folder.
         path: PathBuf,

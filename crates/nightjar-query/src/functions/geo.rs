@@ -67,7 +67,7 @@ impl GeoFunction {
     }
 
     fn lookup_error(&self, error: nightjar_geo::GeoError) -> datafusion::error::DataFusionError {
-        exec_datafusion_err!("{}(): {error}", self.spec.name)
+        exec_datafusion_err!("{}(): {}", self.spec.name, nightjar_ops::error_chain(&error))
     }
 }
 

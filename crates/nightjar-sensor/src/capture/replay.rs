@@ -63,7 +63,7 @@ impl FrameSource for ReplaySource {
                     tracing::info!(file = %path.display(), "replaying capture file");
                     self.current = Some(file);
                 }
-                Err(e) => return Polled::Error(e.to_string()),
+                Err(e) => return Polled::Error(nightjar_ops::error_chain(&e)),
             }
         }
         // Copy out what the file lent before touching `self` again: the
@@ -71,7 +71,7 @@ impl FrameSource for ReplaySource {
         let Some(file) = self.current.as_mut() else { return Polled::Idle };
         let got = match file.next_frame() {
             None => Got::EndOfFile,
-            Some(Err(e)) => Got::Failed(e.to_string()),
+            Some(Err(e)) => Got::Failed(nightjar_ops::error_chain(&e)),
             Some(Ok(FrameEvent::Skipped(reason))) => Got::Skipped(reason.name()),
             Some(Ok(FrameEvent::Frame(frame))) => {
                 self.frame.clear();
