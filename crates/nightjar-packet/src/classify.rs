@@ -4,8 +4,20 @@
 //! The rules follow public telescope practice (CAIDA corsaro3's
 //! `libcorsaro_filtering.c`, Merit's darknet-events) as written down in
 //! DESIGN.md. Where Nightjar departs from corsaro it says so next to the rule.
+//!
+//! Tool labels come from the rules of [`crate::fingerprint`], which lists
+//! every rule, the fields it checks beyond the tool's signature field, and
+//! its expected false-match rate. In short: `mirai` is a SYN whose sequence
+//! number is its destination (2⁻³² by chance); `masscan` is Masscan's SYN
+//! template (window 1024, ack 0, no DF, no options or MSS alone) whose IP id
+//! is destination ⊕ port ⊕ sequence; `zmap` is ZMap's SYN template (window
+//! 65535, ack 0, no DF) with IP id 54321 (up to 4.0) or with one of ZMap
+//! 4.1's option sets, or a ZMap UDP/ICMP probe with IP id 54321 and TTL above
+//! 128. Counts of sources by tool require a source's packets to agree (see
+//! [`crate::SOURCE_TOOL_MIN_PACKETS`]).
 
 use crate::addr::as_v4;
+use crate::fingerprint::fingerprint;
 use crate::packet::{Packet, Transport, tcp_flags};
 
 /// What kind of unsolicited traffic a packet is.
@@ -39,9 +51,11 @@ impl TrafficClass {
 pub enum Tool {
     /// Mirai and its descendants: TCP SYN whose sequence number equals the destination IPv4 address.
     Mirai,
-    /// Masscan: IP id == low 16 bits of (destination address XOR destination port XOR sequence number).
+    /// Masscan: its SYN template (window 1024, ack 0, no DF, no options or MSS
+    /// alone) with IP id == low 16 bits of (destination ⊕ destination port ⊕ sequence number).
     Masscan,
-    /// ZMap up to 4.0: IP id 54321.
+    /// ZMap: its SYN template (window 65535, ack 0, no DF) with IP id 54321 (up
+    /// to 4.0) or one of ZMap 4.1's TCP option sets; its UDP/ICMP probes with IP id 54321.
     Zmap,
 }
 
@@ -116,9 +130,6 @@ pub struct Classification {
     pub spoof: Option<SpoofSign>,
 }
 
-/// The ZMap IP id (fixed up to ZMap 4.0, randomised after).
-pub const ZMAP_IP_ID: u16 = 54321;
-
 /// Classify one decoded packet.
 pub fn classify(packet: &Packet<'_>) -> Classification {
     let tool = fingerprint(packet);
@@ -162,21 +173,6 @@ fn traffic_class(packet: &Packet<'_>) -> TrafficClass {
         },
         Transport::None => Other,
     }
-}
-
-fn fingerprint(packet: &Packet<'_>) -> Option<Tool> {
-    let dst_v4 = u32::from(as_v4(&packet.dst)?);
-    if let Transport::Tcp { dst_port, header, .. } = &packet.transport {
-        let syn_only = header.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
-        if syn_only && header.seq == dst_v4 {
-            return Some(Tool::Mirai);
-        }
-        let masscan_id = (dst_v4 ^ u32::from(*dst_port) ^ header.seq) as u16;
-        if syn_only && packet.ip_id == Some(masscan_id) {
-            return Some(Tool::Masscan);
-        }
-    }
-    (packet.ip_id == Some(ZMAP_IP_ID)).then_some(Tool::Zmap)
 }
 
 /// Flags a real stack combines (ECE and CWR ignored, as corsaro does).

@@ -34,6 +34,7 @@ mod addr;
 mod classify;
 mod decode;
 mod error;
+mod fingerprint;
 mod ip;
 mod link;
 mod packet;
@@ -42,9 +43,10 @@ mod research;
 mod transport;
 
 pub use addr::{Addr16, Prefix, PrefixError, PrefixSet, as_v4, from_ip, map_v4, to_ip};
-pub use classify::{Classification, SpoofSign, Tool, TrafficClass, ZMAP_IP_ID, classify};
+pub use classify::{Classification, SpoofSign, Tool, TrafficClass, classify};
 pub use decode::decode;
 pub use error::{SkipCounts, SkipReason};
+pub use fingerprint::{SOURCE_TOOL_MIN_PACKETS, TcpEvidence, ToolEvidence, ToolRule, ZMAP_IP_ID, tool_rule};
 pub use link::LinkType;
 pub use packet::{
     IcmpHeader, Packet, QuotedPacket, TCP_OPTION_LAYOUT_MAX, TcpHeader, TcpOptions, Transport, ipproto, tcp_flags,

@@ -97,8 +97,12 @@ fn tool_fingerprints() {
     let masscan = class_of(&syn(masscan_id, 255, seq, 443));
     assert_eq!(masscan.tool, Some(Tool::Masscan));
     assert_eq!(masscan.spoof, None, "Masscan's TTL 255 is not a spoofing sign");
-    let zmap = class_of(&syn(54321, 255, 99, 80));
+    // ZMap's template has window 65535 where this helper's has Masscan's 1024.
+    let mut zmap_syn = syn(54321, 255, 99, 80);
+    zmap_syn[34..36].copy_from_slice(&u16::MAX.to_be_bytes());
+    let zmap = class_of(&zmap_syn);
     assert_eq!(zmap.tool, Some(Tool::Zmap));
+    assert_eq!(class_of(&syn(54321, 255, 99, 80)).tool, None, "IP id 54321 on a window-1024 SYN is not ZMap");
     assert_eq!(zmap.spoof, None, "ZMap's TTL 255 is not a spoofing sign");
     assert_eq!(class_of(&syn(1234, 64, 99, 80)).tool, None);
     // A SYN-ACK whose sequence equals the destination is not Mirai.

@@ -1,6 +1,13 @@
 //! The views analysts need daily, defined in SQL over `packets`.
 //!
 //! Each view keeps `day` as a column, so a filter on `day` prunes partitions through the view.
+//!
+//! `sources.tools` names a tool only when the source's packets agree: at least two of its packets
+//! that day carry the tool's label ([`nightjar_packet::SOURCE_TOOL_MIN_PACKETS`]) and they are more
+//! than half of its scan packets. A packet label can be a chance match (Masscan's IP id formula
+//! and ZMap's IP id 54321 are 16-bit fields; see `nightjar_packet`'s fingerprint rules), so a single
+//! labelled packet among an nmap scan's thousands no longer makes its source a Masscan source.
+//! Since a label must hold a majority, a source names at most one tool.
 
 use datafusion::prelude::SessionContext;
 
@@ -21,7 +28,7 @@ pub struct View {
 pub const VIEWS: &[View] = &[
     View {
         name: "sources",
-        description: "one row per source address per day: when it was seen, how much, where it aimed, what it was",
+        description: "one row per source address per day: when it was seen, how much, where it aimed, what it was (tools: the tool at least two of its packets and most of its scan packets carry)",
         sql: "SELECT day, src_ip,
        min(time) AS first_seen,
        max(time) AS last_seen,
@@ -30,7 +37,14 @@ pub const VIEWS: &[View] = &[
        count(DISTINCT dst_ip) AS distinct_destinations,
        count(DISTINCT sensor) AS sensors,
        array_sort(array_agg(DISTINCT class)) AS classes,
-       array_sort(array_agg(DISTINCT tool) FILTER (WHERE tool IS NOT NULL)) AS tools,
+       CASE
+         WHEN count(*) FILTER (WHERE tool = 'mirai') >= 2
+          AND 2 * count(*) FILTER (WHERE tool = 'mirai') > count(*) FILTER (WHERE class = 'scan') THEN make_array('mirai')
+         WHEN count(*) FILTER (WHERE tool = 'masscan') >= 2
+          AND 2 * count(*) FILTER (WHERE tool = 'masscan') > count(*) FILTER (WHERE class = 'scan') THEN make_array('masscan')
+         WHEN count(*) FILTER (WHERE tool = 'zmap') >= 2
+          AND 2 * count(*) FILTER (WHERE tool = 'zmap') > count(*) FILTER (WHERE class = 'scan') THEN make_array('zmap')
+       END AS tools,
        count(*) FILTER (WHERE spoof IS NOT NULL) AS spoofed_packets,
        max(research) AS research,
        max(country) AS country,
@@ -78,4 +92,27 @@ pub(crate) async fn register(ctx: &SessionContext) -> Result<(), QueryError> {
         ctx.sql(&format!("CREATE VIEW {} AS {}", view.name, view.sql)).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `sources` view names each tool explicitly; a tool added to the classifier must be added there.
+    #[test]
+    fn sources_view_applies_the_agreement_rule_to_every_tool() {
+        let sources = VIEWS.iter().find(|v| v.name == "sources").expect("the sources view is defined");
+        assert_eq!(nightjar_packet::SOURCE_TOOL_MIN_PACKETS, 2, "the SQL below says `>= 2`");
+        for tool in nightjar_packet::Tool::ALL {
+            let name = tool.name();
+            assert!(sources.sql.contains(&format!("FILTER (WHERE tool = '{name}') >= 2")), "{name} needs two packets");
+            assert!(
+                sources.sql.contains(&format!(
+                    "2 * count(*) FILTER (WHERE tool = '{name}') > count(*) FILTER (WHERE class = 'scan')"
+                )),
+                "{name} needs a majority of scan packets"
+            );
+            assert!(sources.sql.contains(&format!("make_array('{name}')")), "{name} can be named");
+        }
+    }
 }

@@ -7,6 +7,7 @@ mod cidr;
 mod distinct_count;
 mod geo;
 mod service;
+mod tool_rule;
 mod udf;
 
 use std::sync::Arc;
@@ -67,6 +68,7 @@ pub(crate) fn register(ctx: &SessionContext, country: Arc<GeoDb>, asn: Arc<GeoDb
         ScalarUDF::from(Udf(geo::GeoFunction::asn(Arc::clone(&asn)))),
         ScalarUDF::from(Udf(geo::GeoFunction::as_name(asn))),
         ScalarUDF::from(Udf(service::PortService::new())),
+        ScalarUDF::from(Udf(tool_rule::ToolRuleFunction::new())),
     ];
     for function in functions {
         ctx.register_udf(function);

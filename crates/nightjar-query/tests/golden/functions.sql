@@ -46,3 +46,17 @@ SELECT ip_prefix(src_ip, 33) FROM packets;
 SELECT ip_text(dst_port) FROM packets;
 SELECT geo_country(src_ip, dst_ip) FROM packets;
 SELECT src_address FROM packets;
+
+-- Which fingerprint rule a stored packet meets (the fixture's Masscan rows carry the label but
+-- not Masscan's IP id, so no rule confirms them).
+SELECT day, src_ip, tool,
+       tool_rule(dst_ip, protocol, ip_ttl, ip_id, ip_flags, dst_port, tcp_flags, tcp_seq, tcp_ack,
+                 tcp_window, tcp_opts, tcp_mss, tcp_wscale, payload_len, icmp_type) AS rule
+FROM packets WHERE tool IS NOT NULL ORDER BY time;
+
+-- Masscan's template and IP id (0xC000020A ^ 443 ^ 0xDEADBEEF = 48478), the same SYN as nmap
+-- sends it with window 2048, ZMap 4.1's default SYN, and ZMap's IP id on a DF SYN.
+SELECT tool_rule('192.0.2.10', 6, 255, 48478, 0, 443, 2, 3735928559, 0, 1024, 'M', 1460, NULL, 0, NULL) AS masscan,
+       tool_rule('192.0.2.10', 6, 50, 48478, 0, 443, 2, 3735928559, 0, 2048, 'M', 1460, NULL, 0, NULL) AS nmap,
+       tool_rule('192.0.2.10', 6, 60, 777, 0, 80, 2, 5, 0, 65535, 'MNWNNS', 1460, 8, 0, NULL) AS zmap_41,
+       tool_rule('192.0.2.10', 6, 255, 54321, 2, 80, 2, 5, 0, 65535, '', NULL, NULL, 0, NULL) AS df_54321;
