@@ -7,7 +7,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use nightjar_record::answer::{Answer, AnswerStatus};
 
 /// Seconds a sensor is told to wait when the collector is busy or cannot write.
 pub const RETRY_AFTER_S: u64 = 30;
@@ -27,7 +27,7 @@ pub struct Refusal {
     /// The HTTP status.
     pub status: StatusCode,
     /// The body's `status` word (`invalid`, `forbidden`, …) of the wire protocol.
-    pub kind: &'static str,
+    pub kind: AnswerStatus,
     /// What was wrong, with client text already passed through [`client_text`].
     pub message: String,
     /// The limit that was exceeded, for `413`.
@@ -35,25 +35,25 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, kind: AnswerStatus, message: impl Into<String>) -> Self {
         Refusal { status, kind, message: message.into(), limit: None }
     }
 
     /// `400 invalid`: the request is malformed.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Refusal::new(StatusCode::BAD_REQUEST, "invalid", message)
+        Refusal::new(StatusCode::BAD_REQUEST, AnswerStatus::Invalid, message)
     }
 
     /// `401 unauthorized`: no usable token.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Refusal::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Refusal::new(StatusCode::UNAUTHORIZED, AnswerStatus::Unauthorized, message)
     }
 
     /// `403 forbidden`: the token belongs to another sensor than the one named.
     pub fn wrong_sensor(token_sensor: &str, claimed: &str) -> Self {
         Refusal::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            AnswerStatus::Forbidden,
             format!(
                 "this token belongs to sensor `{token_sensor}`, not to `{}`: set `sensor.id` to the id the token \
                  was issued for, or issue a token for this id",
@@ -66,7 +66,7 @@ impl Refusal {
     pub fn not_found(path: &str) -> Self {
         Refusal::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            AnswerStatus::NotFound,
             format!(
                 "no endpoint `{}`; the collector serves POST /v1/batches, POST /v1/heartbeat, GET /healthz and GET /metrics",
                 client_text(path)
@@ -78,21 +78,25 @@ impl Refusal {
     pub fn method_not_allowed(method: &str, path: &str) -> Self {
         Refusal::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            AnswerStatus::MethodNotAllowed,
             format!("`{}` is not allowed on `{}`", client_text(method), client_text(path)),
         )
     }
 
     /// `408 timeout`: the body did not arrive in time.
     pub fn timeout(seconds: u64) -> Self {
-        Refusal::new(StatusCode::REQUEST_TIMEOUT, "timeout", format!("the body did not arrive within {seconds} s"))
+        Refusal::new(
+            StatusCode::REQUEST_TIMEOUT,
+            AnswerStatus::Timeout,
+            format!("the body did not arrive within {seconds} s"),
+        )
     }
 
     /// `409 conflict`: another body was stored under this batch number.
     pub fn conflict(sensor: &str, batch_seq: u64) -> Self {
         Refusal::new(
             StatusCode::CONFLICT,
-            "conflict",
+            AnswerStatus::Conflict,
             format!(
                 "sensor `{sensor}` already stored a different batch under sequence number {batch_seq}; its sequence \
                  numbers were reset or reused, so later batches would be lost as duplicates: stop the sensor and \
@@ -103,32 +107,32 @@ impl Refusal {
 
     /// `413 too_large`, naming the limit.
     pub fn too_large(message: impl Into<String>, limit: u64) -> Self {
-        Refusal { limit: Some(limit), ..Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message) }
+        Refusal { limit: Some(limit), ..Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, AnswerStatus::TooLarge, message) }
     }
 
     /// `415 unsupported`.
     pub fn unsupported(message: impl Into<String>) -> Self {
-        Refusal::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported", message)
+        Refusal::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, AnswerStatus::Unsupported, message)
     }
 
     /// `422 rejected`: readable, but not acceptable content.
     pub fn rejected(message: impl Into<String>) -> Self {
-        Refusal::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", message)
+        Refusal::new(StatusCode::UNPROCESSABLE_ENTITY, AnswerStatus::Rejected, message)
     }
 
     /// `429 slow_down`.
     pub fn slow_down(message: impl Into<String>) -> Self {
-        Refusal::new(StatusCode::TOO_MANY_REQUESTS, "slow_down", message)
+        Refusal::new(StatusCode::TOO_MANY_REQUESTS, AnswerStatus::SlowDown, message)
     }
 
     /// `503 unavailable`.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        Refusal::new(StatusCode::SERVICE_UNAVAILABLE, AnswerStatus::Unavailable, message)
     }
 
     /// `500 error`.
     pub fn internal(message: impl Into<String>) -> Self {
-        Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "error", message)
+        Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, AnswerStatus::Error, message)
     }
 
     /// Whether the client is told to close the connection (its body was not read).
@@ -139,12 +143,9 @@ impl Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let mut body = json!({"status": self.kind, "message": self.message});
-        if let Some(limit) = self.limit {
-            body["limit"] = json!(limit);
-        }
         let closes = self.closes();
-        let mut response = (self.status, axum::Json(body)).into_response();
+        let answer = Answer { limit: self.limit, ..Answer::new(self.kind, self.message) };
+        let mut response = (self.status, axum::Json(answer)).into_response();
         if matches!(self.status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
         }

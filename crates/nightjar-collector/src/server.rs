@@ -14,7 +14,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::json;
+use nightjar_record::answer::{Answer, AnswerStatus};
 use tokio::sync::Semaphore;
 
 use crate::body::BodyBudget;
@@ -86,7 +86,8 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     if state.healthy.load(Ordering::Acquire) {
-        (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response()
+        (StatusCode::OK, axum::Json(Answer { status: AnswerStatus::Ok, message: None, rows: None, limit: None }))
+            .into_response()
     } else {
         Refusal::unavailable("the last write to the dataset failed").into_response()
     }

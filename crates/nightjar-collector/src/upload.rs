@@ -13,10 +13,10 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use nightjar_record::answer::{Answer, AnswerStatus};
 use nightjar_record::wire::{
     CONTENT_TYPE, ENCODING_ZSTD, HEADER_BATCH_SEQ, HEADER_SCHEMA_VERSION, HEADER_SENSOR, WIRE_SCHEMA_VERSION, WireError,
 };
-use serde_json::json;
 use tokio::time::Instant;
 
 use nightjar_ops::error_chain;
@@ -87,7 +87,7 @@ pub async fn upload(State(state): State<Arc<AppState>>, headers: HeaderMap, body
 
 /// A refusal for `sensor`: counted, logged, noted in the registry.
 fn refused(state: &AppState, sensor: &str, batch_seq: Option<u64>, refusal: Refusal) -> Refusal {
-    state.metrics.reject(refusal.kind);
+    state.metrics.reject(refusal.kind.as_str());
     let code = refusal.status.as_u16();
     state.registry.error(
         sensor,
@@ -96,9 +96,9 @@ fn refused(state: &AppState, sensor: &str, batch_seq: Option<u64>, refusal: Refu
         now_s(),
     );
     if refusal.status.is_server_error() {
-        tracing::error!(sensor, batch_seq, status = code, kind = refusal.kind, message = %refusal.message, "upload not stored");
+        tracing::error!(sensor, batch_seq, status = code, kind = refusal.kind.as_str(), message = %refusal.message, "upload not stored");
     } else {
-        tracing::warn!(sensor, batch_seq, status = code, kind = refusal.kind, message = %refusal.message, "upload refused");
+        tracing::warn!(sensor, batch_seq, status = code, kind = refusal.kind.as_str(), message = %refusal.message, "upload refused");
     }
     refusal
 }
@@ -185,14 +185,14 @@ async fn handle(state: &Arc<AppState>, headers: &HeaderMap, body: Body) -> Resul
             state.metrics.batches_stored.inc();
             state.metrics.rows_stored.inc_by(rows);
             state.registry.batch(&sensor, rows, false, now_s());
-            Ok((StatusCode::OK, axum::Json(json!({"status": "stored", "rows": rows, "message": "stored"})))
-                .into_response())
+            let answer = Answer { rows: Some(rows), ..Answer::new(AnswerStatus::Stored, "stored") };
+            Ok((StatusCode::OK, axum::Json(answer)).into_response())
         }
         Ok(Ok(Stored::Duplicate)) => {
             state.metrics.duplicates.inc();
             state.registry.batch(&sensor, 0, true, now_s());
-            Ok((StatusCode::OK, axum::Json(json!({"status": "duplicate", "message": "this batch was stored before"})))
-                .into_response())
+            let answer = Answer::new(AnswerStatus::Duplicate, "this batch was stored before");
+            Ok((StatusCode::OK, axum::Json(answer)).into_response())
         }
         Ok(Err(error)) => Err(refused(state, &sensor, batch_seq, store_refusal(state, &sensor, error))),
         Err(join_error) => {

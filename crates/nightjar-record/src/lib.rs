@@ -21,6 +21,7 @@
 //! assert_eq!(batch.schema(), packet_schema());
 //! ```
 
+pub mod answer;
 mod builder;
 mod columns;
 mod ingest;

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use nightjar_record::answer::{Answer, AnswerStatus};
+
 /// Longest `Retry-After` obeyed as given; longer ones are capped.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
@@ -57,7 +59,7 @@ pub fn classify(status: u16, retry_after: Option<&str>, body: &[u8]) -> Verdict 
     let why = describe_answer(status, body);
     let body_status = parse_body(body).0;
     match status {
-        200 => Verdict::Acknowledged { duplicate: body_status.as_deref() == Some("duplicate") },
+        200 => Verdict::Acknowledged { duplicate: body_status == Some(AnswerStatus::Duplicate) },
         401 => Verdict::RetrySlowly { refusal: Refusal::Unauthorized, why },
         403 => Verdict::RetrySlowly { refusal: Refusal::Forbidden, why },
         408 => Verdict::Retry { why },
@@ -126,13 +128,16 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
 }
 
-fn parse_body(body: &[u8]) -> (Option<String>, Option<String>) {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
-        let text = String::from_utf8_lossy(body).trim().chars().take(200).collect::<String>();
-        return (None, (!text.is_empty()).then_some(text));
-    };
-    let field = |name: &str| value.get(name).and_then(|v| v.as_str()).map(str::to_string);
-    (field("status"), field("message"))
+/// The body's status word and message; for a body that is not an answer (a proxy's page), its
+/// first 200 characters as the message.
+fn parse_body(body: &[u8]) -> (Option<AnswerStatus>, Option<String>) {
+    match Answer::parse(body) {
+        Some(answer) => (Some(answer.status), answer.message),
+        None => {
+            let text = String::from_utf8_lossy(body).trim().chars().take(200).collect::<String>();
+            (None, (!text.is_empty()).then_some(text))
+        }
+    }
 }
 
 #[cfg(test)]
