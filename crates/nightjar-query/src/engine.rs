@@ -126,7 +126,9 @@ impl QueryEngine {
     /// [`crate::shape`]): beyond them the text is refused with [`QueryError::TooComplex`].
     pub fn parse(&self, sql: &str) -> Result<VecDeque<Statement>, QueryError> {
         shape::check_text(sql)?;
-        let recursion_limit = self.ctx.state().config().options().sql_parser.recursion_limit.get();
+        let options = self.ctx.state().config().options().clone();
+        let recursion_limit = options.sql_parser.recursion_limit.get();
+        let max_literal = shape::max_literal_bytes(self.limits.memory_bytes, options.execution.batch_size.get());
         // Parsed, checked and (when refused) dropped on a thread with the query threads' stack:
         // a refused syntax tree may be far deeper than the limit.
         std::thread::scope(|scope| {
@@ -139,7 +141,7 @@ impl QueryEngine {
                         .with_recursion_limit(recursion_limit)
                         .build()?
                         .parse_statements()?;
-                    statements.iter().try_for_each(shape::check_statement)?;
+                    statements.iter().try_for_each(|statement| shape::check_statement(statement, max_literal))?;
                     Ok(statements)
                 })
                 .map_err(|error| QueryError::Internal(format!("cannot start the parsing thread: {error}")))?;

@@ -11,7 +11,7 @@
 use std::ops::ControlFlow;
 
 use datafusion::sql::parser::{CopyToSource, Statement};
-use datafusion::sql::sqlparser::ast::{Expr, Visit, Visitor};
+use datafusion::sql::sqlparser::ast::{Expr, Value, ValueWithSpan, Visit, Visitor};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
@@ -67,12 +67,20 @@ pub(crate) fn check_text(sql: &str) -> Result<(), QueryError> {
     Ok(())
 }
 
-/// Checks the depth and size of every expression of `statement`.
-pub(crate) fn check_statement(statement: &Statement) -> Result<(), QueryError> {
-    let mut shape = ShapeCheck::default();
+/// The longest text or byte literal a statement may hold under a memory limit of
+/// `memory_limit_bytes` with batches of `batch_rows` rows: a constant is repeated on every row of
+/// every batch it reaches, so the limit spread over a batch's rows, and at least 1 KiB.
+pub fn max_literal_bytes(memory_limit_bytes: usize, batch_rows: usize) -> usize {
+    (memory_limit_bytes / batch_rows.max(1)).max(1 << 10)
+}
+
+/// Checks the depth and size of every expression of `statement`, and the length of its literals
+/// against `max_literal_bytes`.
+pub(crate) fn check_statement(statement: &Statement, max_literal_bytes: usize) -> Result<(), QueryError> {
+    let mut shape = ShapeCheck { depth: 0, nodes: 0, max_literal_bytes };
     let outcome = match statement {
         Statement::Statement(sql) => sql.visit(&mut shape),
-        Statement::Explain(explain) => return check_statement(&explain.statement),
+        Statement::Explain(explain) => return check_statement(&explain.statement, max_literal_bytes),
         Statement::CopyTo(copy) => match &copy.source {
             CopyToSource::Query(query) => query.visit(&mut shape),
             CopyToSource::Relation(_) => ControlFlow::Continue(()),
@@ -90,11 +98,35 @@ pub(crate) fn check_statement(statement: &Statement) -> Result<(), QueryError> {
     }
 }
 
-/// Counts expression nesting and nodes; breaks off at the first limit passed.
-#[derive(Default)]
+/// Counts expression nesting and nodes, measures literals; breaks off at the first limit passed.
 struct ShapeCheck {
     depth: usize,
     nodes: usize,
+    max_literal_bytes: usize,
+}
+
+/// The length of a text or byte literal (0 for other values).
+fn literal_len(value: &Value) -> usize {
+    match value {
+        Value::SingleQuotedString(text)
+        | Value::DoubleQuotedString(text)
+        | Value::TripleSingleQuotedString(text)
+        | Value::TripleDoubleQuotedString(text)
+        | Value::EscapedStringLiteral(text)
+        | Value::UnicodeStringLiteral(text)
+        | Value::NationalStringLiteral(text)
+        | Value::HexStringLiteral(text)
+        | Value::SingleQuotedByteStringLiteral(text)
+        | Value::DoubleQuotedByteStringLiteral(text)
+        | Value::TripleSingleQuotedByteStringLiteral(text)
+        | Value::TripleDoubleQuotedByteStringLiteral(text)
+        | Value::SingleQuotedRawStringLiteral(text)
+        | Value::DoubleQuotedRawStringLiteral(text)
+        | Value::TripleSingleQuotedRawStringLiteral(text)
+        | Value::TripleDoubleQuotedRawStringLiteral(text) => text.len(),
+        Value::DollarQuotedString(dollar) => dollar.value.len(),
+        _ => 0,
+    }
 }
 
 impl Visitor for ShapeCheck {
@@ -121,6 +153,18 @@ impl Visitor for ShapeCheck {
         self.depth -= 1;
         ControlFlow::Continue(())
     }
+
+    fn pre_visit_value(&mut self, value: &ValueWithSpan) -> ControlFlow<QueryError> {
+        let length = literal_len(&value.value);
+        if length > self.max_literal_bytes {
+            return ControlFlow::Break(refused(format!(
+                "a literal of {length} bytes is longer than the limit of {} bytes: a constant is repeated on every \
+                 row of a batch, so its length times the rows of a batch must fit in the memory limit",
+                self.max_literal_bytes
+            )));
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 #[cfg(test)]
@@ -135,12 +179,24 @@ mod tests {
     #[test]
     fn a_chain_of_or_terms_is_refused_past_the_depth_limit() {
         let within = format!("SELECT 1 WHERE {}", vec!["x = 1"; MAX_EXPRESSION_DEPTH / 2].join(" OR "));
-        assert!(check_statement(&parse(&within)).is_ok());
+        assert!(check_statement(&parse(&within), usize::MAX).is_ok());
         let beyond = format!("SELECT 1 WHERE {}", vec!["x = 1"; MAX_EXPRESSION_DEPTH].join(" OR "));
-        let error = check_statement(&parse(&beyond)).expect_err("too deep").to_string();
+        let error = check_statement(&parse(&beyond), usize::MAX).expect_err("too deep").to_string();
         assert!(error.contains("deeper than 1000 levels") && error.contains("IN ("), "{error}");
         let explained = format!("EXPLAIN {beyond}");
-        assert!(check_statement(&parse(&explained)).is_err());
+        assert!(check_statement(&parse(&explained), usize::MAX).is_err());
+    }
+
+    #[test]
+    fn literals_longer_than_the_memory_limit_spread_over_a_batch_are_refused() {
+        let limit = max_literal_bytes(256 << 20, 8192);
+        assert_eq!(limit, 32 << 10);
+        assert_eq!(max_literal_bytes(4096, 8192), 1024);
+        let within = format!("SELECT '{}'", "x".repeat(limit));
+        assert!(check_statement(&parse(&within), limit).is_ok());
+        let beyond = format!("SELECT length('{}')", "x".repeat(limit + 1));
+        let error = check_statement(&parse(&beyond), limit).expect_err("too long").to_string();
+        assert!(error.contains("32769 bytes") && error.contains("32768 bytes"), "{error}");
     }
 
     #[test]
