@@ -36,7 +36,7 @@
 //! independent 2⁻¹⁶ coincidences among few packets, or thousands among many.
 
 use crate::addr::as_v4;
-use crate::classify::Tool;
+use crate::classify::{Classification, Tool, TrafficClass};
 use crate::packet::{Packet, Transport, ipproto, tcp_flags};
 
 /// The ZMap IP id (fixed up to ZMap 4.0, randomised after).
@@ -220,4 +220,61 @@ pub fn tool_rule(evidence: &ToolEvidence<'_>) -> Option<ToolRule> {
 /// The tool a packet's fingerprint names, if any.
 pub(crate) fn fingerprint(packet: &Packet<'_>) -> Option<Tool> {
     tool_rule(&ToolEvidence::of(packet)).map(ToolRule::tool)
+}
+
+/// One source's packets counted for the per-source agreement rule that the
+/// `sources` view and the `mirai` risk apply in SQL: a source is a tool when
+/// at least [`SOURCE_TOOL_MIN_PACKETS`] of its packets carry the tool's label
+/// and they are more than half of its scan packets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SourceToolTally {
+    scan_packets: u64,
+    labelled: [u64; Tool::ALL.len()],
+}
+
+impl SourceToolTally {
+    /// Count one of the source's packets.
+    pub fn add(&mut self, classification: &Classification) {
+        if classification.class == TrafficClass::Scan {
+            self.scan_packets += 1;
+        }
+        if let Some(tool) = classification.tool
+            && let Some(position) = Tool::ALL.iter().position(|t| *t == tool)
+        {
+            self.labelled[position] += 1;
+        }
+    }
+
+    /// The tool the source's packets agree on, if any (at most one can hold a majority).
+    pub fn tool(&self) -> Option<Tool> {
+        Tool::ALL.into_iter().zip(self.labelled).find_map(|(tool, count)| {
+            (count >= SOURCE_TOOL_MIN_PACKETS && 2 * count > self.scan_packets).then_some(tool)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(tool: Option<Tool>) -> Classification {
+        Classification { class: TrafficClass::Scan, tool, spoof: None }
+    }
+
+    #[test]
+    fn a_source_needs_two_labelled_packets_and_a_majority_of_its_scans() {
+        let mut tally = SourceToolTally::default();
+        tally.add(&scan(Some(Tool::Masscan)));
+        assert_eq!(tally.tool(), None, "one packet is not enough");
+        tally.add(&scan(Some(Tool::Masscan)));
+        assert_eq!(tally.tool(), Some(Tool::Masscan));
+        tally.add(&scan(None));
+        tally.add(&scan(None));
+        assert_eq!(tally.tool(), None, "two of four is no majority");
+        let mut nmap = SourceToolTally::default();
+        for i in 0..896 {
+            nmap.add(&scan((i == 300).then_some(Tool::Masscan)));
+        }
+        assert_eq!(nmap.tool(), None, "one chance match among 896 nmap SYNs");
+    }
 }

@@ -46,7 +46,9 @@ pub use addr::{Addr16, Prefix, PrefixError, PrefixSet, as_v4, from_ip, map_v4, t
 pub use classify::{Classification, SpoofSign, Tool, TrafficClass, classify};
 pub use decode::decode;
 pub use error::{SkipCounts, SkipReason};
-pub use fingerprint::{SOURCE_TOOL_MIN_PACKETS, TcpEvidence, ToolEvidence, ToolRule, ZMAP_IP_ID, tool_rule};
+pub use fingerprint::{
+    SOURCE_TOOL_MIN_PACKETS, SourceToolTally, TcpEvidence, ToolEvidence, ToolRule, ZMAP_IP_ID, tool_rule,
+};
 pub use link::LinkType;
 pub use packet::{
     IcmpHeader, Packet, QuotedPacket, TCP_OPTION_LAYOUT_MAX, TcpHeader, TcpOptions, Transport, ipproto, tcp_flags,
