@@ -539,7 +539,7 @@ async fn crowd(to: SocketAddr, hold: usize, stop: Arc<std::sync::atomic::AtomicB
         let host = 2 + (opened % 8) as u8;
         if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(1), connect_from(host, to)).await {
             opened += 1;
-            open.push_back((stream, opened % 2 == 0));
+            open.push_back((stream, opened.is_multiple_of(2)));
         }
         while open.len() > hold {
             open.pop_front();

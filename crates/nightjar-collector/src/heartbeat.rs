@@ -43,9 +43,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(),
             return Err(failure.refusal());
         }
     };
-    let bytes = body::read(body, MAX_HEARTBEAT_BYTES, deadline).await.map_err(|refusal| {
+    let bytes = body::read(body, MAX_HEARTBEAT_BYTES, deadline).await.inspect_err(|refusal| {
         tracing::warn!(sensor, status = refusal.status.as_u16(), message = %refusal.message, "heartbeat refused");
-        refusal
     })?;
     let value = match serde_json::from_slice::<serde_json::Value>(&bytes) {
         Ok(value @ serde_json::Value::Object(_)) => value,
