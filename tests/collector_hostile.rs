@@ -184,7 +184,7 @@ fn peak_rss(pid: u32) -> u64 {
 // request, stayed open for ever.
 #[test]
 fn connections_that_send_nothing_or_go_quiet_are_closed() {
-    let collector = Collector::start("header_timeout_s = 1\nidle_timeout_s = 30", None);
+    let collector = Collector::start("header_timeout = \"1s\"\nidle_timeout = \"30s\"", None);
     runtime().block_on(async {
         let mut silent = TcpStream::connect(collector.addr).await.unwrap();
         let mut preface = TcpStream::connect(collector.addr).await.unwrap();
@@ -211,7 +211,7 @@ fn connections_that_send_nothing_or_go_quiet_are_closed() {
 #[test]
 fn tls_handshakes_and_silence_after_them_are_bounded() {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let collector = Collector::start("header_timeout_s = 1\ntls_handshake_timeout_s = 1", Some(&certified));
+    let collector = Collector::start("header_timeout = \"1s\"\ntls_handshake_timeout = \"1s\"", Some(&certified));
     let _ = rustls::crypto::ring::default_provider().install_default();
     runtime().block_on(async {
         let mut no_hello = TcpStream::connect(collector.addr).await.unwrap();
@@ -242,7 +242,7 @@ fn tls_handshakes_and_silence_after_them_are_bounded() {
 #[test]
 fn connection_caps_refuse_clearly_and_idlers_give_way_to_a_sensor() {
     let collector =
-        Collector::start("header_timeout_s = 30\nmax_connections = 8\nmax_connections_per_address = 4", None);
+        Collector::start("header_timeout = \"30s\"\nmax_connections = 8\nmax_connections_per_address = 4", None);
     let client = client();
     runtime().block_on(async {
         let mut held = Vec::new();
@@ -281,7 +281,7 @@ fn connection_caps_refuse_clearly_and_idlers_give_way_to_a_sensor() {
 // Defect 2: the heartbeat body had no deadline.
 #[test]
 fn a_heartbeat_body_that_never_arrives_is_answered_408() {
-    let collector = Collector::start("body_timeout_s = 2", None);
+    let collector = Collector::start("body_timeout = \"2s\"", None);
     runtime().block_on(async {
         let mut stream = TcpStream::connect(collector.addr).await.unwrap();
         let head = format!(
@@ -376,7 +376,7 @@ fn text_from_a_client_is_bounded_and_escaped_in_answers_registry_and_listing() {
 fn buffered_bodies_stay_within_the_budget_under_a_flood() {
     const MIB: u64 = 1024 * 1024;
     let collector =
-        Collector::start(&format!("max_body_bytes = {}\nmax_buffered_body_bytes = {}", 8 * MIB, 16 * MIB), None);
+        Collector::start(&format!("max_body = {}\nmax_buffered_bodies = {}", 8 * MIB, 16 * MIB), None);
     let baseline = peak_rss(collector.pid());
     let client = client();
     let answers = runtime().block_on(async {
@@ -459,7 +459,7 @@ fn another_body_under_an_accepted_number_is_a_conflict_also_after_a_restart() {
 // Defect 12: the small print of the protocol.
 #[test]
 fn the_protocol_small_print_holds() {
-    let collector = Collector::start("max_body_bytes = 4096\nmax_buffered_body_bytes = 65536", None);
+    let collector = Collector::start("max_body = \"4 KiB\"\nmax_buffered_bodies = \"64 KiB\"", None);
     let client = client();
     runtime().block_on(async {
         let heartbeat = |auth: String, body: String| {
@@ -559,7 +559,7 @@ async fn crowd(to: SocketAddr, hold: usize, stop: Arc<std::sync::atomic::AtomicB
 // collector's cap, while a real sensor uploads a capture: every packet arrives exactly once.
 #[test]
 fn a_sensor_uploads_through_a_crowd_of_idle_and_trickling_connections() {
-    let collector = Collector::start("header_timeout_s = 2\nmax_connections = 64", None);
+    let collector = Collector::start("header_timeout = \"2s\"\nmax_connections = 64", None);
     let dir = collector.dir.path();
     let (pcap, mut ingest) = replay_capture::make_capture(dir, "replay.pcap", 4_000, 41, 20);
     let kept = ingest.counters().kept;

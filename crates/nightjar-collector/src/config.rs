@@ -8,30 +8,32 @@
 //! state_dir = "/var/lib/nightjar/state"
 //!
 //! [limits]
-//! max_body_bytes = 67108864
+//! max_body = "64 MiB"
+//! body_timeout = "60s"
 //! ```
+//!
+//! Sizes take units (`"512 MiB"`, `"1.5 GiB"`), durations too (`"10s"`, `"5m"`, `"7d"`);
+//! `crates/nightjar-collector/collector.example.toml` documents every key. The file is read
+//! through [`file`]: the keys of earlier versions (`max_body_bytes`, `body_timeout_s`, …) are
+//! still read, with a deprecation warning.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+mod file;
 
 /// Everything the collector needs to run.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug)]
 pub struct CollectorConfig {
     /// Address and port to listen on, e.g. `0.0.0.0:8443`.
     pub listen: SocketAddr,
     /// TLS certificate chain, PEM. Together with `tls_key`; without both the
     /// collector speaks plain HTTP, which is allowed only on a loopback
     /// address unless `allow_insecure` is set.
-    #[serde(default)]
     pub tls_cert: Option<PathBuf>,
     /// TLS private key, PEM.
-    #[serde(default)]
     pub tls_key: Option<PathBuf>,
     /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
-    #[serde(default)]
     pub allow_insecure: bool,
     /// The Parquet dataset folder the collector writes (`day=YYYY-MM-DD/` partitions).
     pub dataset_dir: PathBuf,
@@ -40,25 +42,19 @@ pub struct CollectorConfig {
     pub state_dir: PathBuf,
     /// Country database (MaxMind format). Default: the bundled public-domain
     /// iptoasn country database. A changed file is reloaded while running.
-    #[serde(default)]
     pub country_db: Option<PathBuf>,
     /// ASN database (MaxMind format, GeoLite2-ASN shape). Default: the
     /// bundled CC BY 4.0 RouteViews/DB-IP ASN database. Reloaded when it changes.
-    #[serde(default)]
     pub asn_db: Option<PathBuf>,
     /// Seconds without a batch or heartbeat after which `nightjar sensors`
     /// flags a sensor as silent.
-    #[serde(default = "default_silent_after_s")]
     pub silent_after_s: u64,
     /// Seconds between compaction runs, which merge the small per-batch
     /// files of each day into large sorted ones; 0 turns compaction off.
-    #[serde(default = "default_compact_interval_s")]
     pub compact_interval_s: u64,
     /// A day is compacted once it has this many files under 32 MiB.
-    #[serde(default = "default_compact_min_files")]
     pub compact_min_files: usize,
     /// Limits on what one request may carry.
-    #[serde(default)]
     pub limits: Limits,
 }
 
@@ -75,8 +71,7 @@ fn default_silent_after_s() -> u64 {
 }
 
 /// Limits on uploads; past one a request gets a 4xx that says which.
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest request body, bytes (as sent, compressed).
     pub max_body_bytes: u64,
@@ -185,8 +180,13 @@ impl CollectorConfig {
     /// relative to the file's folder.
     pub fn load(path: &Path) -> Result<CollectorConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let mut config: CollectorConfig =
+        let written: file::ConfigFile =
             toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        let (mut config, deprecated) =
+            written.resolve().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        for key in &deprecated {
+            tracing::warn!(config = %path.display(), "{key}");
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [&mut config.dataset_dir, &mut config.state_dir] {
             if p.is_relative() {
@@ -275,6 +275,43 @@ mod tests {
         let err = load("listen = \"127.0.0.1:8080\"\ndataset_dir = \"d\"\nstate_dir = \"s\"\n[limits]\nmax_rows = 0\n")
             .unwrap_err();
         assert!(err.to_string().contains("max_rows"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod units_tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<CollectorConfig, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("collector.toml");
+        std::fs::write(&path, format!("listen = \"127.0.0.1:8080\"\ndataset_dir = \"d\"\nstate_dir = \"s\"\n{text}"))
+            .unwrap();
+        CollectorConfig::load(&path)
+    }
+
+    #[test]
+    fn sizes_and_durations_take_units_and_old_keys_still_read() {
+        let config = load(
+            "silent_after = \"2m\"\n[limits]\nmax_body = \"1.5 MiB\"\nbody_timeout = \"90s\"\nmax_past_skew = \"1d\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.limits.max_body_bytes, 1_572_864);
+        assert_eq!(config.limits.body_timeout_s, 90);
+        assert_eq!(config.limits.max_past_skew_s, 86_400);
+        assert_eq!(config.silent_after_s, 120);
+        let old = load("silent_after_s = 120\n[limits]\nmax_body_bytes = 1572864\nbody_timeout_s = 90\n").unwrap();
+        assert_eq!((old.limits.max_body_bytes, old.limits.body_timeout_s, old.silent_after_s), (1_572_864, 90, 120));
+    }
+
+    #[test]
+    fn a_key_and_its_old_name_together_or_a_bad_unit_are_refused() {
+        let err = load("[limits]\nmax_body = \"1 MiB\"\nmax_body_bytes = 1048576\n").unwrap_err();
+        assert!(err.to_string().contains("max_body_bytes") && err.to_string().contains("keep only"), "{err}");
+        let err = load("[limits]\nmax_body = \"1 MeB\"\n").unwrap_err();
+        assert!(err.to_string().contains("MeB"), "{err}");
+        let err = load("[limits]\nbody_timeout = \"soon\"\n").unwrap_err();
+        assert!(err.to_string().contains("body_timeout"), "{err}");
     }
 }
 

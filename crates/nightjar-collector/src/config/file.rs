@@ -1,0 +1,272 @@
+//! The configuration file as written: sizes with units (`"64 MiB"`) and durations with units
+//! (`"60s"`, `"7d"`), like the sensor's. The keys of earlier versions, which took raw byte
+//! counts and integer seconds (`max_body_bytes`, `body_timeout_s`, …), are still read; each one
+//! used is reported as deprecated, and a file may not set both a key and its old name.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::{CollectorConfig, Limits};
+
+/// A size: a whole number of bytes, or text with a unit (`"512 MiB"`, `"1.5 GiB"`).
+fn size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Bytes(u64),
+        Text(String),
+    }
+    match Option::<Written>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Written::Bytes(bytes)) => Ok(Some(bytes)),
+        Some(Written::Text(text)) => nightjar_ops::parse_size(&text).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// The collector's configuration file. Every key but `listen`, `dataset_dir` and `state_dir`
+/// has a default.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConfigFile {
+    /// Address and port to listen on, e.g. `0.0.0.0:8443`.
+    listen: SocketAddr,
+    /// TLS certificate chain, PEM; with `tls_key`.
+    #[serde(default)]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key, PEM.
+    #[serde(default)]
+    tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
+    #[serde(default)]
+    allow_insecure: bool,
+    /// The Parquet dataset folder.
+    dataset_dir: PathBuf,
+    /// The collector's own state (tokens, ledger, registry).
+    state_dir: PathBuf,
+    /// Country database (MaxMind format); default the bundled one.
+    #[serde(default)]
+    country_db: Option<PathBuf>,
+    /// ASN database (MaxMind format); default the bundled one.
+    #[serde(default)]
+    asn_db: Option<PathBuf>,
+    /// How long without a batch or heartbeat before a sensor is flagged silent (default `"5m"`).
+    #[serde(default, with = "humantime_serde")]
+    silent_after: Option<Duration>,
+    /// How often compaction runs (default `"5m"`; `"0s"` turns it off).
+    #[serde(default, with = "humantime_serde")]
+    compact_interval: Option<Duration>,
+    /// A day is compacted once it has this many files under 32 MiB (default 16).
+    #[serde(default)]
+    compact_min_files: Option<usize>,
+    /// Old name of `silent_after`, in seconds.
+    #[serde(default)]
+    silent_after_s: Option<u64>,
+    /// Old name of `compact_interval`, in seconds.
+    #[serde(default)]
+    compact_interval_s: Option<u64>,
+    /// Limits on what requests and connections may take.
+    #[serde(default)]
+    limits: LimitsFile,
+}
+
+/// `[limits]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    #[serde(default, deserialize_with = "size")]
+    max_body: Option<u64>,
+    #[serde(default, deserialize_with = "size")]
+    max_decompressed: Option<u64>,
+    #[serde(default)]
+    max_rows: Option<usize>,
+    #[serde(default, with = "humantime_serde")]
+    max_past_skew: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    max_future_skew: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    body_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    header_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    idle_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    tls_handshake_timeout: Option<Duration>,
+    #[serde(default)]
+    max_connections: Option<usize>,
+    #[serde(default)]
+    max_connections_per_address: Option<usize>,
+    #[serde(default, deserialize_with = "size")]
+    max_buffered_bodies: Option<u64>,
+    // The old names.
+    #[serde(default)]
+    max_body_bytes: Option<u64>,
+    #[serde(default)]
+    max_decompressed_bytes: Option<u64>,
+    #[serde(default)]
+    max_past_skew_s: Option<u64>,
+    #[serde(default)]
+    max_future_skew_s: Option<u64>,
+    #[serde(default)]
+    body_timeout_s: Option<u64>,
+    #[serde(default)]
+    header_timeout_s: Option<u64>,
+    #[serde(default)]
+    idle_timeout_s: Option<u64>,
+    #[serde(default)]
+    tls_handshake_timeout_s: Option<u64>,
+    #[serde(default)]
+    max_buffered_body_bytes: Option<u64>,
+}
+
+/// Picks a key or its old name, noting the old name's use; both at once is an error.
+struct Renames {
+    deprecated: Vec<String>,
+}
+
+impl Renames {
+    fn pick<T>(
+        &mut self,
+        key: &str,
+        value: Option<T>,
+        old_key: &str,
+        old: Option<T>,
+        example: &str,
+    ) -> Result<Option<T>, String> {
+        match (value, old) {
+            (Some(_), Some(_)) => Err(format!("`{key}` and its old name `{old_key}` are both set; keep only `{key}`")),
+            (Some(value), None) => Ok(Some(value)),
+            (None, Some(old)) => {
+                self.deprecated.push(format!("`{old_key}` is deprecated; write `{key} = {example}` instead"));
+                Ok(Some(old))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+fn seconds(duration: Duration) -> u64 {
+    duration.as_secs()
+}
+
+impl ConfigFile {
+    /// The configuration, and the deprecated keys the file used.
+    pub(super) fn resolve(self) -> Result<(CollectorConfig, Vec<String>), String> {
+        let mut renames = Renames { deprecated: Vec::new() };
+        let file = self.limits;
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_body_bytes: renames
+                .pick("limits.max_body", file.max_body, "limits.max_body_bytes", file.max_body_bytes, "\"64 MiB\"")?
+                .unwrap_or(defaults.max_body_bytes),
+            max_decompressed_bytes: renames
+                .pick(
+                    "limits.max_decompressed",
+                    file.max_decompressed,
+                    "limits.max_decompressed_bytes",
+                    file.max_decompressed_bytes,
+                    "\"512 MiB\"",
+                )?
+                .unwrap_or(defaults.max_decompressed_bytes),
+            max_rows: file.max_rows.unwrap_or(defaults.max_rows),
+            max_past_skew_s: renames
+                .pick(
+                    "limits.max_past_skew",
+                    file.max_past_skew.map(seconds),
+                    "limits.max_past_skew_s",
+                    file.max_past_skew_s,
+                    "\"7d\"",
+                )?
+                .unwrap_or(defaults.max_past_skew_s),
+            max_future_skew_s: renames
+                .pick(
+                    "limits.max_future_skew",
+                    file.max_future_skew.map(seconds),
+                    "limits.max_future_skew_s",
+                    file.max_future_skew_s,
+                    "\"10m\"",
+                )?
+                .unwrap_or(defaults.max_future_skew_s),
+            body_timeout_s: renames
+                .pick(
+                    "limits.body_timeout",
+                    file.body_timeout.map(seconds),
+                    "limits.body_timeout_s",
+                    file.body_timeout_s,
+                    "\"60s\"",
+                )?
+                .unwrap_or(defaults.body_timeout_s),
+            header_timeout_s: renames
+                .pick(
+                    "limits.header_timeout",
+                    file.header_timeout.map(seconds),
+                    "limits.header_timeout_s",
+                    file.header_timeout_s,
+                    "\"10s\"",
+                )?
+                .unwrap_or(defaults.header_timeout_s),
+            idle_timeout_s: renames
+                .pick(
+                    "limits.idle_timeout",
+                    file.idle_timeout.map(seconds),
+                    "limits.idle_timeout_s",
+                    file.idle_timeout_s,
+                    "\"60s\"",
+                )?
+                .unwrap_or(defaults.idle_timeout_s),
+            tls_handshake_timeout_s: renames
+                .pick(
+                    "limits.tls_handshake_timeout",
+                    file.tls_handshake_timeout.map(seconds),
+                    "limits.tls_handshake_timeout_s",
+                    file.tls_handshake_timeout_s,
+                    "\"10s\"",
+                )?
+                .unwrap_or(defaults.tls_handshake_timeout_s),
+            max_connections: file.max_connections.unwrap_or(defaults.max_connections),
+            max_connections_per_address: file
+                .max_connections_per_address
+                .unwrap_or(defaults.max_connections_per_address),
+            max_buffered_body_bytes: renames
+                .pick(
+                    "limits.max_buffered_bodies",
+                    file.max_buffered_bodies,
+                    "limits.max_buffered_body_bytes",
+                    file.max_buffered_body_bytes,
+                    "\"256 MiB\"",
+                )?
+                .unwrap_or(defaults.max_buffered_body_bytes),
+        };
+        let mut config = CollectorConfig::new(self.listen, self.dataset_dir, self.state_dir);
+        config.tls_cert = self.tls_cert;
+        config.tls_key = self.tls_key;
+        config.allow_insecure = self.allow_insecure;
+        config.country_db = self.country_db;
+        config.asn_db = self.asn_db;
+        if let Some(silent) = renames.pick(
+            "silent_after",
+            self.silent_after.map(seconds),
+            "silent_after_s",
+            self.silent_after_s,
+            "\"5m\"",
+        )? {
+            config.silent_after_s = silent;
+        }
+        if let Some(interval) = renames.pick(
+            "compact_interval",
+            self.compact_interval.map(seconds),
+            "compact_interval_s",
+            self.compact_interval_s,
+            "\"5m\"",
+        )? {
+            config.compact_interval_s = interval;
+        }
+        if let Some(min_files) = self.compact_min_files {
+            config.compact_min_files = min_files;
+        }
+        config.limits = limits;
+        Ok((config, renames.deprecated))
+    }
+}
