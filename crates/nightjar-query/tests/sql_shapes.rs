@@ -133,4 +133,11 @@ fn the_refusal_names_the_limit_and_the_engine_answers_afterwards() {
         }
     }
     assert_eq!(run(&engine, "SELECT 1").expect("SELECT 1"), 1);
+    // Just within the limit, the deepest chains are planned and run (on a debug build they need
+    // between 4 and 8 MiB of stack: query threads overflowed at 4 MiB).
+    let depth = MAX_EXPRESSION_DEPTH - 10;
+    let sum = format!("SELECT {} AS v", vec!["1"; depth].join(" + "));
+    assert_eq!(run(&engine, &sum).expect("a sum just within the limit"), 1);
+    let ors = format!("SELECT v FROM (SELECT 1 AS v) WHERE {}", vec!["v = 2"; depth - 5].join(" OR "));
+    assert_eq!(run(&engine, &ors).expect("OR terms just within the limit"), 0);
 }
