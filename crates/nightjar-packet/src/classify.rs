@@ -14,7 +14,7 @@
 //! 65535, ack 0, no DF) with IP id 54321 (up to 4.0) or with one of ZMap
 //! 4.1's option sets, or a ZMap UDP/ICMP probe with IP id 54321 and TTL above
 //! 128. Counts of sources by tool require a source's packets to agree (see
-//! [`crate::SOURCE_TOOL_MIN_PACKETS`]).
+//! [`crate::min_source_packets`]).
 
 use crate::addr::as_v4;
 use crate::fingerprint::fingerprint;

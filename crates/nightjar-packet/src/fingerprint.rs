@@ -29,11 +29,15 @@
 //! `--probe-ttl` change it, and ZMap 4.1 sends 64 by default.
 //!
 //! A per-packet rate of 2⁻¹⁶ still labels a few packets of every large
-//! nmap-like scan, so counts of *sources* by tool (the `sources` view, the
-//! `mirai` risk) take a source as a tool only when at least
-//! [`SOURCE_TOOL_MIN_PACKETS`] of its packets carry that label and they are
-//! more than half of its scan packets: a chance match then needs two
-//! independent 2⁻¹⁶ coincidences among few packets, or thousands among many.
+//! nmap-like scan, so the `sources` view takes a source as a tool only when
+//! its packets agree: at least [`min_source_packets`] of them carry the
+//! tool's label (two for Masscan and ZMap, one for Mirai) and they are more
+//! than half of its scan packets. A chance Masscan or ZMap source then needs
+//! two independent 2⁻¹⁶ coincidences among two or three SYNs (2⁻³² or less),
+//! or thousands among thousands. Mirai's rule is a 32-bit equality (2⁻³²
+//! per SYN, about one chance label in four days at 10⁹ SYNs a day), and a
+//! Mirai bot scanning all of IPv4 reaches a small telescope only a few times
+//! a day, so one SYN suffices for it.
 
 use crate::addr::as_v4;
 use crate::classify::{Classification, Tool, TrafficClass};
@@ -42,10 +46,16 @@ use crate::packet::{Packet, Transport, ipproto, tcp_flags};
 /// The ZMap IP id (fixed up to ZMap 4.0, randomised after).
 pub const ZMAP_IP_ID: u16 = 54321;
 
-/// The least number of a source's packets that must carry a tool's label
-/// before the source counts as that tool (and they must be more than half
-/// of its scan packets).
-pub const SOURCE_TOOL_MIN_PACKETS: u64 = 2;
+/// The least number of a source's packets that must carry `tool`'s label
+/// before the source counts as that tool (they must also be more than half
+/// of its scan packets): two for the rules resting on a 16-bit field, one
+/// for Mirai's 32-bit rule.
+pub fn min_source_packets(tool: Tool) -> u64 {
+    match tool {
+        Tool::Mirai => 1,
+        Tool::Masscan | Tool::Zmap => 2,
+    }
+}
 
 /// The TCP fields a tool rule reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,9 +233,9 @@ pub(crate) fn fingerprint(packet: &Packet<'_>) -> Option<Tool> {
 }
 
 /// One source's packets counted for the per-source agreement rule that the
-/// `sources` view and the `mirai` risk apply in SQL: a source is a tool when
-/// at least [`SOURCE_TOOL_MIN_PACKETS`] of its packets carry the tool's label
-/// and they are more than half of its scan packets.
+/// `sources` view applies in SQL: a source is a tool when at least
+/// [`min_source_packets`] of its packets carry the tool's label and they are
+/// more than half of its scan packets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SourceToolTally {
     scan_packets: u64,
@@ -248,7 +258,7 @@ impl SourceToolTally {
     /// The tool the source's packets agree on, if any (at most one can hold a majority).
     pub fn tool(&self) -> Option<Tool> {
         Tool::ALL.into_iter().zip(self.labelled).find_map(|(tool, count)| {
-            (count >= SOURCE_TOOL_MIN_PACKETS && 2 * count > self.scan_packets).then_some(tool)
+            (count >= min_source_packets(tool) && 2 * count > self.scan_packets).then_some(tool)
         })
     }
 }
@@ -276,5 +286,8 @@ mod tests {
             nmap.add(&scan((i == 300).then_some(Tool::Masscan)));
         }
         assert_eq!(nmap.tool(), None, "one chance match among 896 nmap SYNs");
+        let mut mirai = SourceToolTally::default();
+        mirai.add(&scan(Some(Tool::Mirai)));
+        assert_eq!(mirai.tool(), Some(Tool::Mirai), "one Mirai SYN (a 32-bit match) is enough");
     }
 }

@@ -47,7 +47,7 @@ pub use classify::{Classification, SpoofSign, Tool, TrafficClass, classify};
 pub use decode::decode;
 pub use error::{SkipCounts, SkipReason};
 pub use fingerprint::{
-    SOURCE_TOOL_MIN_PACKETS, SourceToolTally, TcpEvidence, ToolEvidence, ToolRule, ZMAP_IP_ID, tool_rule,
+    SourceToolTally, TcpEvidence, ToolEvidence, ToolRule, ZMAP_IP_ID, min_source_packets, tool_rule,
 };
 pub use link::LinkType;
 pub use packet::{

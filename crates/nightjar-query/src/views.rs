@@ -2,9 +2,9 @@
 //!
 //! Each view keeps `day` as a column, so a filter on `day` prunes partitions through the view.
 //!
-//! `sources.tools` names a tool only when the source's packets agree: at least two of its packets
-//! that day carry the tool's label ([`nightjar_packet::SOURCE_TOOL_MIN_PACKETS`]) and they are more
-//! than half of its scan packets. A packet label can be a chance match (Masscan's IP id formula
+//! `sources.tools` names a tool only when the source's packets agree: its packets that day that
+//! carry the tool's label are more than half of its scan packets and at least two for Masscan and
+//! ZMap, one for Mirai ([`nightjar_packet::min_source_packets`]). A packet label can be a chance match (Masscan's IP id formula
 //! and ZMap's IP id 54321 are 16-bit fields; see `nightjar_packet`'s fingerprint rules), so a single
 //! labelled packet among an nmap scan's thousands no longer makes its source a Masscan source.
 //! Since a label must hold a majority, a source names at most one tool.
@@ -28,7 +28,7 @@ pub struct View {
 pub const VIEWS: &[View] = &[
     View {
         name: "sources",
-        description: "one row per source address per day: when it was seen, how much, where it aimed, what it was (tools: the tool at least two of its packets and most of its scan packets carry)",
+        description: "one row per source address per day: when it was seen, how much, where it aimed, what it was (tools: the tool most of its scan packets carry, at least two packets for masscan and zmap)",
         sql: "SELECT day, src_ip,
        min(time) AS first_seen,
        max(time) AS last_seen,
@@ -38,7 +38,7 @@ pub const VIEWS: &[View] = &[
        count(DISTINCT sensor) AS sensors,
        array_sort(array_agg(DISTINCT class)) AS classes,
        CASE
-         WHEN count(*) FILTER (WHERE tool = 'mirai') >= 2
+         WHEN count(*) FILTER (WHERE tool = 'mirai') >= 1
           AND 2 * count(*) FILTER (WHERE tool = 'mirai') > count(*) FILTER (WHERE class = 'scan') THEN make_array('mirai')
          WHEN count(*) FILTER (WHERE tool = 'masscan') >= 2
           AND 2 * count(*) FILTER (WHERE tool = 'masscan') > count(*) FILTER (WHERE class = 'scan') THEN make_array('masscan')
@@ -102,10 +102,10 @@ mod tests {
     #[test]
     fn sources_view_applies_the_agreement_rule_to_every_tool() {
         let sources = VIEWS.iter().find(|v| v.name == "sources").expect("the sources view is defined");
-        assert_eq!(nightjar_packet::SOURCE_TOOL_MIN_PACKETS, 2, "the SQL below says `>= 2`");
         for tool in nightjar_packet::Tool::ALL {
             let name = tool.name();
-            assert!(sources.sql.contains(&format!("FILTER (WHERE tool = '{name}') >= 2")), "{name} needs two packets");
+            let least = nightjar_packet::min_source_packets(tool);
+            assert!(sources.sql.contains(&format!("FILTER (WHERE tool = '{name}') >= {least}")), "{name}: {least}");
             assert!(
                 sources.sql.contains(&format!(
                     "2 * count(*) FILTER (WHERE tool = '{name}') > count(*) FILTER (WHERE class = 'scan')"

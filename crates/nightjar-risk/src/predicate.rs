@@ -5,7 +5,14 @@
 //! scan exactly when it has SYN without ACK. The Mirai rule (sequence number
 //! = destination address) is the classifier's `tool = 'mirai'`, decided at
 //! the sensor before any privacy transform of `dst_ip`, so it is not
-//! recomputed here. Each packet predicate is wrapped in `coalesce(…, false)`
+//! recomputed here. A source counts as Mirai-infected on one such SYN, even
+//! among other traffic: unlike the 16-bit Masscan and ZMap signatures, the
+//! rule is a 32-bit equality (2⁻³² per SYN by chance, see `nightjar_packet`'s
+//! fingerprint rules), a bot sweeping all of IPv4 reaches a small telescope
+//! only a few times a day, and an address behind NAT mixes an infected
+//! device's SYNs with its neighbours' traffic. (The `sources` view, which
+//! says what a source *was*, asks in addition that most of its scan packets
+//! carry the label.) Each packet predicate is wrapped in `coalesce(…, false)`
 //! in the SQL so that a null port (a later IP fragment) means "no", never
 //! "unknown" — which matters for `other-scan`, defined by what the others
 //! are not.
