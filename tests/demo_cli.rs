@@ -71,6 +71,22 @@ fn the_demo_runs_the_pipeline_and_leaves_a_dataset_a_risk_table_and_a_site() {
     for next in ["nightjar sql --data", "nightjar risk --data", "nightjar publish --data"] {
         assert!(out.contains(next), "`{next}` is suggested:\n{out}");
     }
+    // Every hint runs as printed in a shell where no `nightjar` is on PATH (as after `cargo run`).
+    let hints: Vec<&str> = out.lines().skip_while(|line| *line != "Try next:").skip(1).map(str::trim).collect();
+    assert_eq!(hints.len(), 6, "{out}");
+    for hint in
+        hints.iter().filter(|hint| hint.contains(" -c ") || hint.contains(" risk ") || hint.contains(" publish "))
+    {
+        let ran = Command::new("sh")
+            .args(["-c", hint])
+            .current_dir(work.path())
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("sh runs");
+        assert!(ran.status.success(), "`{hint}` failed: {}", String::from_utf8_lossy(&ran.stderr));
+        assert!(!ran.stdout.is_empty(), "`{hint}` printed nothing");
+    }
 
     // A second run clears the first and says so.
     let again = stdout_of(&demo(&dir));

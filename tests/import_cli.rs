@@ -1,5 +1,6 @@
-//! `nightjar import` end to end on damaged input: what can be read is
-//! written, every problem is reported, and the exit status says so.
+//! `nightjar import` end to end: damaged input fails the import and writes nothing (or, with
+//! `--keep-partial`, what can be read), every problem is reported, the exit status says so, a
+//! file already imported is refused, and a dark prefix must say its mask.
 
 use std::fs;
 use std::path::Path;
@@ -46,6 +47,7 @@ fn damaged_files_are_reported_and_everything_readable_is_kept() {
         junk.to_str().unwrap(),
         "--out",
         dataset.to_str().unwrap(),
+        "--keep-partial",
         "-q",
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -158,4 +160,130 @@ fn bad_arguments_are_named() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--dark-prefix") && stderr.contains("192.0.2.300/24"), "{stderr}");
+}
+
+/// Every path under `dir`, relative to it, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(next) = stack.pop() {
+        for entry in fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_failed_import_leaves_nothing_behind_and_prints_no_summary() {
+    let work = tempfile::tempdir().unwrap();
+    let good = work.path().join("good.pcap");
+    let cut = work.path().join("cut.pcap");
+    let junk = work.path().join("junk.pcap");
+    generate(&good, "3000", "11");
+    let bytes = fs::read(&good).unwrap();
+    fs::write(&cut, &bytes[..bytes.len() / 2 + 7]).unwrap();
+    fs::write(&junk, b"this is not a capture file at all").unwrap();
+
+    // A file that is no capture at all: refused before the dataset is created.
+    let fresh = work.path().join("fresh");
+    let out = nightjar(&["import", junk.to_str().unwrap(), "--data", fresh.to_str().unwrap(), "-q"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not a pcap or pcapng file") && stderr.contains("nothing was imported"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no summary: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(!fresh.exists(), "{:?}", fresh.exists().then(|| tree(&fresh)));
+
+    // A file cut in the middle: read until the cut, then everything written is removed.
+    let out = nightjar(&["import", good.to_str().unwrap(), cut.to_str().unwrap(), "--data", fresh.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("truncated capture") && stderr.contains("nothing was imported"), "{stderr}");
+    assert!(stderr.contains("--keep-partial"), "{stderr}");
+    assert!(out.stdout.is_empty(), "no summary: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(!fresh.exists(), "{:?}", fresh.exists().then(|| tree(&fresh)));
+
+    // Into an existing dataset: it is left exactly as it was.
+    let existing = work.path().join("existing");
+    assert!(nightjar(&["import", good.to_str().unwrap(), "--data", existing.to_str().unwrap(), "-q"]).status.success());
+    let before = tree(&existing);
+    let other = work.path().join("other.pcap");
+    generate(&other, "2000", "12");
+    let bytes = fs::read(&other).unwrap();
+    fs::write(&cut, &bytes[..bytes.len() / 2 + 7]).unwrap();
+    let out = nightjar(&["import", cut.to_str().unwrap(), "--data", existing.to_str().unwrap(), "-q"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(tree(&existing), before);
+}
+
+#[test]
+fn a_capture_imported_before_is_refused_unless_allowed() {
+    let work = tempfile::tempdir().unwrap();
+    let pcap = work.path().join("week.pcap");
+    let copy = work.path().join("copy-of-week.pcap");
+    generate(&pcap, "2000", "21");
+    fs::copy(&pcap, &copy).unwrap();
+    let data = work.path().join("data");
+    let data_text = data.to_str().unwrap();
+    let first = nightjar(&["import", pcap.to_str().unwrap(), "--data", data_text, "-q"]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let rows = count(&String::from_utf8_lossy(&first.stdout), "parquet rows");
+    let stored = |expected: u64| {
+        let out = nightjar(&["sql", "--data", data_text, "--format", "csv", "-c", "SELECT count(*) AS n FROM packets"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("n\n{expected}\n"));
+    };
+    stored(rows);
+    let ledger: serde_json::Value = serde_json::from_slice(&fs::read(data.join("_imports.json")).unwrap()).unwrap();
+    assert_eq!(ledger["imports"][0]["file"], "week.pcap", "{ledger}");
+
+    // The same contents under another name: refused, nothing added.
+    let again = nightjar(&["import", copy.to_str().unwrap(), "--out", data_text, "-q"]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("already imported") && stderr.contains("week.pcap"), "{stderr}");
+    assert!(stderr.contains("--allow-duplicate"), "{stderr}");
+    stored(rows);
+
+    // The same file twice on one command line is refused too.
+    let twice = nightjar(&[
+        "import",
+        pcap.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+        "--data",
+        work.path().join("t").to_str().unwrap(),
+    ]);
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("same contents"));
+
+    let allowed = nightjar(&["import", copy.to_str().unwrap(), "--data", data_text, "--allow-duplicate", "-q"]);
+    assert!(allowed.status.success(), "{}", String::from_utf8_lossy(&allowed.stderr));
+    stored(2 * rows);
+}
+
+#[test]
+fn a_dark_prefix_without_a_mask_is_refused_with_the_masks_to_choose() {
+    let out = nightjar(&["import", "x.pcap", "--data", "/tmp/unused", "--dark-prefix", "192.0.2.0"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("192.0.2.0/24") && stderr.contains("192.0.2.0/32"), "{stderr}");
+    let out = nightjar(&["import", "x.pcap", "--data", "/tmp/unused", "--dark-prefix", "2001:db8::"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2001:db8::/64") && stderr.contains("2001:db8::/128"), "{stderr}");
+}
+
+#[test]
+fn the_summary_speaks_of_one_file_in_the_singular() {
+    let work = tempfile::tempdir().unwrap();
+    let pcap = work.path().join("one.pcap");
+    generate(&pcap, "500", "3");
+    let out = nightjar(&["import", pcap.to_str().unwrap(), "--data", work.path().join("d").to_str().unwrap(), "-q"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("imported 1 file into "), "{stdout}");
 }

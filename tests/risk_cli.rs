@@ -131,6 +131,44 @@ fn show_sql_prints_the_query_and_bad_arguments_are_explained() {
     let period = run(&["risk", "--data", data_text, "--period", "fortnight"]);
     assert!(String::from_utf8_lossy(&period.stderr).contains("use day, week, month, quarter or year"), "{period:?}");
     // An empty dataset over given days: coverage 0 and no rows, not an error.
-    let empty = nightjar(&["risk", "--data", data_text, "--from", "2026-11-01", "--to", "2026-11-01"]);
+    let empty =
+        nightjar(&["risk", "--data", data_text, "--period", "day", "--from", "2026-11-01", "--to", "2026-11-01"]);
     assert!(empty.contains("# coverage 2026-11-01: 0 sensors, 0 dark addresses observed"), "{empty}");
+}
+
+#[test]
+fn risk_and_publish_share_options_defaults_and_formats() {
+    let work = tempfile::tempdir().unwrap();
+    let data = dataset(work.path());
+    let data_text = data.to_str().unwrap();
+    // The default period is the month, as in `publish`.
+    let json: Value = serde_json::from_str(&nightjar(&["risk", "--data", data_text, "--format", "json"])).unwrap();
+    assert_eq!(json["period"], "month", "{}", json["period"]);
+    assert!(json["rows"].as_array().unwrap().iter().all(|row| row["period"] == "2026-11"), "{json}");
+    // jsonl: the same rows, one JSON object per line.
+    let lines = nightjar(&["risk", "--data", data_text, "--format", "jsonl"]);
+    let rows: Vec<Value> =
+        lines.lines().map(|line| serde_json::from_str(line).expect("a JSON object per line")).collect();
+    assert_eq!(Value::Array(rows), json["rows"]);
+    // The geo options of every reading command.
+    for command in ["risk", "publish", "lookup", "sql", "serve-sql"] {
+        let help = nightjar(&[command, "--help"]);
+        for option in ["--data <DIR|URL>", "--country-db", "--asn-db"] {
+            assert!(help.contains(option), "{command} has no {option}:\n{help}");
+        }
+    }
+    // One sensor, said in the singular.
+    let table = nightjar(&["risk", "--data", data_text, "--risk", "any"]);
+    assert!(table.contains(": 1 sensor, "), "{table}");
+    // The parent folder of a dataset names the dataset.
+    for command in ["risk", "publish"] {
+        let mut args = vec![command, "--data", work.path().to_str().unwrap()];
+        if command == "publish" {
+            args.extend(["--out", "/tmp/unused-site"]);
+        }
+        let out = Command::new(NIGHTJAR).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(&format!("--data {data_text}")), "{stderr}");
+    }
 }

@@ -170,3 +170,22 @@ fn the_time_limit_stops_a_runaway_query() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
+
+#[test]
+fn the_parent_of_a_dataset_json_and_decimal_sizes_are_understood() {
+    let work = tempfile::tempdir().expect("temporary folder");
+    let dataset = work.path().join("data");
+    fixture::write(&dataset);
+    // The folder above the dataset: an error naming the dataset, not zero rows.
+    let parent = sql(work.path(), &["-c", "SELECT count(*) FROM packets"]);
+    let stderr = String::from_utf8_lossy(&parent.stderr);
+    assert_eq!(parent.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("--data {}", dataset.display())), "{stderr}");
+    // `json` is the JSON lines format; sizes may be decimal.
+    let json =
+        ok(sql(&dataset, &["--format", "json", "--memory-limit", "1.5 GiB", "-c", "SELECT 1 AS one, 'a' AS two"]));
+    assert_eq!(json, "{\"one\":1,\"two\":\"a\"}\n");
+    let refused = sql(&dataset, &["--memory-limit", "1.5 parsecs", "-c", "SELECT 1"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a unit"));
+}

@@ -175,8 +175,12 @@ impl IndicatorReport {
         );
         for c in &self.coverage {
             out.push_str(&format!(
-                "# coverage {}: {} sensors, {} dark addresses observed\n",
-                c.period, c.sensors, c.dark_addresses
+                "# coverage {}: {} {}, {} dark {} observed\n",
+                c.period,
+                c.sensors,
+                if c.sensors == 1 { "sensor" } else { "sensors" },
+                c.dark_addresses,
+                if c.dark_addresses == 1 { "address" } else { "addresses" }
             ));
         }
         if let Some(k) = self.suppression_k {

@@ -5,10 +5,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod collector;
+mod dataset;
 mod demo;
 mod generate;
 mod geo;
 mod import;
+mod lookup;
+mod progress;
 mod publish;
 mod risk;
 mod sensor;
@@ -81,6 +84,9 @@ enum Command {
     /// Write the static statistics site (world map, rankings, country and
     /// risk pages) and its open data (CSV, JSON, datapackage.json).
     Publish(publish::PublishArgs),
+    /// Everything the dataset knows about one source address: days seen,
+    /// packets, ports, tools, classes, country and AS, as a table or JSON.
+    Lookup(lookup::LookupArgs),
     /// Serve the dataset over Arrow Flight SQL (for ADBC, JDBC and
     /// dashboards): bearer tokens, TLS, read-only SQL within per-query
     /// limits; `serve-sql add-token NAME` lets an analyst in.
@@ -103,6 +109,7 @@ fn main() -> ExitCode {
         Command::Sensor(args) => sensor::run(args),
         Command::Risk(args) => risk::run(args),
         Command::Publish(args) => publish::run(args),
+        Command::Lookup(args) => lookup::run(args),
         Command::ServeSql(args) => serve_sql::run(args),
     };
     match result {

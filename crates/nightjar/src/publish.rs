@@ -5,16 +5,18 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Args;
-use nightjar_risk::{Exclusions, PeriodKind, PublishOptions, Taxonomy, publish};
+use nightjar_risk::{Exclusions, PUBLISH_STEPS, PeriodKind, PublishOptions, Taxonomy, publish_with_progress};
 
-use crate::risk::{address_space, open_engine, resolve_days};
+use crate::dataset::DatasetArgs;
+use crate::progress;
+use crate::risk::{DEFAULT_PERIOD, address_space, resolve_days};
+use crate::summary::plural;
 
 /// Arguments of `nightjar publish`.
 #[derive(Args, Debug)]
 pub struct PublishArgs {
-    /// The dataset folder (what `nightjar import --out` or the collector wrote), or an s3:// URL.
-    #[arg(long, value_name = "DIR")]
-    pub data: String,
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
     /// The folder to write the site into (index.html, pages, data/); created if missing.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -28,7 +30,7 @@ pub struct PublishArgs {
     #[arg(long, default_value_t = 3, value_name = "K")]
     pub k: u64,
     /// The period length of the front page's map and ranking (its latest period with data).
-    #[arg(long, default_value = "month", value_name = "PERIOD")]
+    #[arg(long, default_value = DEFAULT_PERIOD, value_name = "PERIOD")]
     pub period: PeriodKind,
     /// The risk of the front page's map and ranking.
     #[arg(long = "risk", default_value = "any", value_name = "SLUG")]
@@ -39,11 +41,12 @@ pub struct PublishArgs {
     /// Count packets classed as likely spoofed too (left out by default).
     #[arg(long)]
     pub include_spoofed: bool,
-    /// The country database whose address space gives rates (default: the bundled one, as at import).
-    #[arg(long, value_name = "FILE.mmdb")]
-    pub country_db: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
+/// Run `nightjar publish`.
 pub fn run(args: PublishArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(run_async(args))
@@ -52,9 +55,9 @@ pub fn run(args: PublishArgs) -> Result<()> {
 async fn run_async(args: PublishArgs) -> Result<()> {
     let taxonomy = Taxonomy::embedded();
     taxonomy.get(&args.risk)?;
-    let engine = open_engine(&args.data, args.country_db.as_ref()).await?;
+    let engine = args.dataset.open().await?;
     let (from, to) = resolve_days(&engine, args.from, args.to).await?;
-    let space = address_space(args.country_db.as_ref())?;
+    let space = address_space(args.dataset.country_db.as_ref())?;
     let options = PublishOptions {
         from,
         to,
@@ -63,14 +66,28 @@ async fn run_async(args: PublishArgs) -> Result<()> {
         k: args.k,
         exclusions: Exclusions { research: !args.include_research, spoofed: !args.include_spoofed },
     };
-    let summary = publish(engine.context(), &args.out, &options, &taxonomy, &space)
-        .await
-        .with_context(|| format!("publishing into {}", args.out.display()))?;
+    let bar = progress::steps("publishing", PUBLISH_STEPS, args.quiet);
+    let mut steps_done = 0u64;
+    let mut on_step = |step: &str| {
+        bar.set_position(steps_done);
+        bar.set_message(step.to_string());
+        steps_done += 1;
+    };
+    let summary = publish_with_progress(engine.context(), &args.out, &options, &taxonomy, &space, &mut on_step).await;
+    bar.finish_and_clear();
+    let summary = summary.with_context(|| format!("publishing into {}", args.out.display()))?;
     println!("site written:      {}", args.out.join("index.html").display());
     println!("days:              {from} to {to}");
     println!("front page period: {}", summary.headline);
     println!("files:             {}", summary.files);
     println!("country pages:     {}", summary.countries);
     println!("ASN rows suppressed (fewer than {} sources): {}", args.k, summary.suppressed_asn_rows);
+    if summary.redacted_as_names > 0 {
+        println!(
+            "AS names redacted: {} (the ASN database names {} like an IP address; shown as AS<number>)",
+            summary.redacted_as_names,
+            plural(summary.redacted_as_names as u64, "it", "them")
+        );
+    }
     Ok(())
 }

@@ -3,6 +3,9 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
+use crate::dataset::{DatasetArgs, check_location};
+use crate::progress;
+use crate::summary::plural;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
@@ -12,14 +15,16 @@ use nightjar_risk::{
     AddressSpace, Exclusions, Grouping, IndicatorQuery, IndicatorReport, PeriodKind, Taxonomy, observed_days,
 };
 
+/// The period length `risk` and `publish` count over when `--period` is not given.
+pub const DEFAULT_PERIOD: &str = "month";
+
 /// Arguments of `nightjar risk`.
 #[derive(Args, Debug)]
 pub struct RiskArgs {
-    /// The dataset folder (what `nightjar import --out` or the collector wrote), or an s3:// URL.
-    #[arg(long, value_name = "DIR")]
-    pub data: String,
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
     /// The period each count is distinct over: day, week (ISO), month, quarter or year.
-    #[arg(long, default_value = "day", value_name = "PERIOD")]
+    #[arg(long, default_value = DEFAULT_PERIOD, value_name = "PERIOD")]
     pub period: PeriodKind,
     /// First day (UTC, YYYY-MM-DD); default: the dataset's first day.
     #[arg(long, value_name = "DATE")]
@@ -42,15 +47,16 @@ pub struct RiskArgs {
     /// With --by asn: leave out rows with fewer than K sources (the output says how many); 0 or 1 keeps all.
     #[arg(long, default_value_t = 3, value_name = "K")]
     pub k: u64,
-    /// Output format.
+    /// Output format: `table`, `csv`, `json` (one document: period, exclusions, coverage, rows)
+    /// or `jsonl` (one JSON object per row).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Print the indicator and coverage SQL instead of running them.
     #[arg(long)]
     pub show_sql: bool,
-    /// The country database whose address space gives rates (default: the bundled one, as at import).
-    #[arg(long, value_name = "FILE.mmdb")]
-    pub country_db: Option<PathBuf>,
+    /// No progress spinner.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Per what the table is.
@@ -80,10 +86,13 @@ pub enum Format {
     Csv,
     /// One JSON document: period, exclusions, coverage, rows.
     Json,
+    /// One JSON object per row (the `rows` of `json`), for line-oriented tools.
+    Jsonl,
 }
 
 /// Open the dataset with the query layer (tables, views, functions).
 pub async fn open_engine(data: &str, country_db: Option<&PathBuf>) -> Result<QueryEngine> {
+    check_location(data)?;
     let mut config = QueryConfig::new(data);
     config.country_db = country_db.cloned();
     QueryEngine::open(config).await.with_context(|| format!("opening the dataset {data}"))
@@ -121,7 +130,7 @@ async fn run_async(args: RiskArgs) -> Result<()> {
         Some(slug) => vec![taxonomy.get(slug)?.clone()],
         None => taxonomy.risks().to_vec(),
     };
-    let engine = open_engine(&args.data, args.country_db.as_ref()).await?;
+    let engine = args.dataset.open().await?;
     let (from, to) = resolve_days(&engine, args.from, args.to).await?;
     let query = IndicatorQuery {
         kind: args.period,
@@ -137,10 +146,17 @@ async fn run_async(args: RiskArgs) -> Result<()> {
         return Ok(());
     }
     let space = match args.by {
-        By::Country => address_space(args.country_db.as_ref())?,
+        By::Country => address_space(args.dataset.country_db.as_ref())?,
         By::Asn => AddressSpace::default(),
     };
-    let mut report = IndicatorReport::compute(engine.context(), &query, &taxonomy, &space).await?;
+    let days = (to - from).num_days() + 1;
+    let spinner = progress::spinner(
+        &format!("counting risky sources over {days} {}", plural(days.unsigned_abs(), "day", "days")),
+        args.quiet,
+    );
+    let report = IndicatorReport::compute(engine.context(), &query, &taxonomy, &space).await;
+    spinner.finish_and_clear();
+    let mut report = report?;
     if args.by == By::Asn && args.k > 1 {
         report.suppress(args.k);
     }
@@ -148,6 +164,11 @@ async fn run_async(args: RiskArgs) -> Result<()> {
         Format::Table => write!(out, "{}", report.to_text())?,
         Format::Csv => write!(out, "{}", report.to_csv()?)?,
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report.to_json())?)?,
+        Format::Jsonl => {
+            for row in report.row_values() {
+                writeln!(out, "{}", serde_json::to_string(&row)?)?;
+            }
+        }
     }
     out.flush()?;
     Ok(())

@@ -111,6 +111,7 @@ async fn serve(args: ServeSqlArgs, tokens_file: PathBuf) -> Result<()> {
     };
     // Refuse a bad configuration before the dataset is opened.
     config.check()?;
+    crate::dataset::check_location(&args.data)?;
     let engine = QueryEngine::open(query).await.with_context(|| format!("opening the dataset {}", args.data))?;
     let mut server = nightjar_flight::start(config, Arc::new(engine)).await?;
     let scheme = if server.tls { "grpc+tls" } else { "grpc" };

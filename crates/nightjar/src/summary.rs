@@ -34,3 +34,8 @@ pub fn describe(counters: &IngestCounters, capture_skips: &[(String, u64)]) -> S
     }
     out
 }
+
+/// `one` when `count` is 1, `many` otherwise: "1 sensor", "2 sensors", "0 files".
+pub fn plural(count: u64, one: &'static str, many: &'static str) -> &'static str {
+    if count == 1 { one } else { many }
+}

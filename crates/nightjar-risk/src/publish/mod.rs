@@ -8,8 +8,10 @@
 //! ```
 //!
 //! Everything is inline (CSS, script, SVG map and charts): the site opens
-//! from disk and requests nothing. Before anything is written, every file is
-//! checked for text that reads as an IP address; one found fails the publish.
+//! from disk and requests nothing. AS names from the ASN database that read as
+//! an address are shown as `AS<number>` (counted in `data/summary.json` and on
+//! the risk pages). Before anything is written, every file is checked for text
+//! that reads as an IP address; one found fails the publish.
 
 mod chart;
 mod data;
@@ -17,6 +19,7 @@ mod html;
 mod map;
 mod pages;
 mod privacy;
+mod redact;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -32,6 +35,7 @@ use crate::sql::{Exclusions, Grouping, IndicatorQuery};
 use crate::taxonomy::{Risk, Taxonomy};
 
 pub use privacy::find_address;
+pub use redact::redact_address_like_as_names;
 
 /// What to publish.
 #[derive(Clone, Debug)]
@@ -61,7 +65,13 @@ pub struct PublishSummary {
     pub headline: String,
     /// ASN rows suppressed over every published ASN table.
     pub suppressed_asn_rows: u64,
+    /// ASes whose name from the ASN database read as an address, shown as `AS<number>` instead.
+    pub redacted_as_names: usize,
 }
+
+/// How many steps [`publish_with_progress`] reports: two tables per period length, the pages,
+/// the privacy check and the writing of the files.
+pub const PUBLISH_STEPS: u64 = 2 * PeriodKind::ALL.len() as u64 + 3;
 
 /// One file of the site, by its path relative to the output folder.
 #[derive(Clone, Debug)]
@@ -88,6 +98,8 @@ pub(crate) struct Site<'a> {
     suppressed_total: u64,
     /// (period label, risk slug) → ASN rows suppressed, for the headline period length.
     suppressed: HashMap<(String, String), u64>,
+    /// ASes whose name was redacted because it read as an address.
+    redacted_as_names: usize,
 }
 
 /// Compute every table on `ctx` (a `packets` table registered) and write the site into `out_dir`.
@@ -97,6 +109,19 @@ pub async fn publish(
     options: &PublishOptions,
     taxonomy: &Taxonomy,
     space: &AddressSpace,
+) -> Result<PublishSummary, RiskError> {
+    publish_with_progress(ctx, out_dir, options, taxonomy, space, &mut |_| {}).await
+}
+
+/// [`publish`], calling `on_step` with what it is about to do before each of its
+/// [`PUBLISH_STEPS`] steps (for a progress bar).
+pub async fn publish_with_progress(
+    ctx: &SessionContext,
+    out_dir: &Path,
+    options: &PublishOptions,
+    taxonomy: &Taxonomy,
+    space: &AddressSpace,
+    on_step: &mut (dyn FnMut(&str) + Send),
 ) -> Result<PublishSummary, RiskError> {
     let headline_risk = taxonomy.get(&options.headline_risk)?;
     let mut countries = Vec::new();
@@ -111,7 +136,9 @@ pub async fn publish(
             risks: taxonomy.risks().to_vec(),
             exclusions: options.exclusions,
         };
+        on_step(&format!("countries per {kind}"));
         countries.push(IndicatorReport::compute(ctx, &query(Grouping::Country), taxonomy, space).await?);
+        on_step(&format!("autonomous systems per {kind}"));
         let mut asn = IndicatorReport::compute(ctx, &query(Grouping::Asn), taxonomy, space).await?;
         if kind == options.headline_period {
             for row in asn.rows.iter().filter(|r| r.sources < options.k) {
@@ -121,6 +148,7 @@ pub async fn publish(
         asn.suppress(options.k);
         asns.push(asn);
     }
+    let redacted = redact_address_like_as_names(&mut asns);
     let position = |kind: PeriodKind| PeriodKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
     let headline_countries = &countries[position(options.headline_period)];
     let headline_asns = &asns[position(options.headline_period)];
@@ -142,6 +170,9 @@ pub async fn publish(
         "asn_suppression_k": options.k,
         "asn_rows_suppressed": asns.iter().map(|a| (a.period_kind.name(), a.suppressed_rows)).collect::<HashMap<_, _>>(),
         "asn_rows_suppressed_total": suppressed_total,
+        "as_names_redacted": redacted.len(),
+        "as_names_redacted_note": "AS names from the ASN database that read as an IP address are shown as AS<number>.",
+        "as_names_redacted_asns": redacted.iter().collect::<Vec<_>>(),
         "country_database": format!("iptoasn-country {}", nightjar_geo::EMBEDDED_COUNTRY_DB_VERSION),
         "headline": {"period": headline, "risk": headline_risk.slug},
     });
@@ -155,15 +186,19 @@ pub async fn publish(
         k: options.k,
         suppressed_total,
         suppressed,
+        redacted_as_names: redacted.len(),
     };
+    on_step("pages");
     let mut files = site.pages();
     let country_pages = files.iter().filter(|f| f.path.starts_with("country-")).count();
     files.extend(data::data_files(taxonomy, &countries, &asns, &summary)?);
+    on_step("privacy check");
     for file in &files {
         if let Some(found) = find_address(&file.content) {
             return Err(RiskError::Privacy { file: file.path.clone(), found: found.to_string() });
         }
     }
+    on_step("writing files");
     for file in &files {
         let path = out_dir.join(&file.path);
         if let Some(parent) = path.parent() {
@@ -171,5 +206,11 @@ pub async fn publish(
         }
         std::fs::write(&path, &file.content).map_err(|e| RiskError::write(&path, e))?;
     }
-    Ok(PublishSummary { files: files.len(), countries: country_pages, headline, suppressed_asn_rows: suppressed_total })
+    Ok(PublishSummary {
+        files: files.len(),
+        countries: country_pages,
+        headline,
+        suppressed_asn_rows: suppressed_total,
+        redacted_as_names: redacted.len(),
+    })
 }

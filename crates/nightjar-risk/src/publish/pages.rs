@@ -185,6 +185,15 @@ impl Site<'_> {
                 );
             }
             body.push_str("</tbody></table>\n");
+            if self.redacted_as_names > 0 {
+                let _ = writeln!(
+                    body,
+                    "<p class=\"note\">{} AS {} from the ASN database read as an IP address and {} shown as the AS number.</p>",
+                    self.redacted_as_names,
+                    if self.redacted_as_names == 1 { "name" } else { "names" },
+                    if self.redacted_as_names == 1 { "is" } else { "are" },
+                );
+            }
             body.push_str(&self.suppression_line(Some(&risk.slug)));
             files.push(SiteFile::new(risk_page(&risk.slug), page(&format!("{} — Nightjar", risk.title), &body)));
         }

@@ -152,14 +152,39 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 fn print_next_steps(data: &str, first: chrono::NaiveDate, last: chrono::NaiveDate) {
+    let nightjar = command_name();
     println!(
         r#"
 Try next:
-  nightjar sql --data {data}
-  nightjar sql --data {data} -c "SELECT country, count(DISTINCT src_ip) AS sources FROM packets WHERE tool = 'mirai' GROUP BY country ORDER BY sources DESC LIMIT 10"
-  nightjar sql --data {data} -c "SELECT * FROM port_activity ORDER BY scan_sources DESC LIMIT 10"
-  nightjar risk --data {data} --period week --from {first} --to {last} --risk telnet
-  nightjar risk --data {data} --period day --by asn --format csv
-  nightjar publish --data {data} --out site"#
+  {nightjar} sql --data {data}
+  {nightjar} sql --data {data} -c "SELECT country, count(DISTINCT src_ip) AS sources FROM packets WHERE tool = 'mirai' GROUP BY country ORDER BY sources DESC LIMIT 10"
+  {nightjar} sql --data {data} -c "SELECT * FROM port_activity ORDER BY scan_sources DESC LIMIT 10"
+  {nightjar} risk --data {data} --period week --from {first} --to {last} --risk telnet
+  {nightjar} risk --data {data} --period day --by asn --format csv
+  {nightjar} publish --data {data} --out site"#
     );
+}
+
+/// How to run this binary again as printed: `nightjar` when that name on `PATH` is this very
+/// binary (installed), else its absolute path (e.g. under `target/` after `cargo run`), quoted
+/// for a POSIX shell when it needs to be.
+fn command_name() -> String {
+    let Ok(current) = std::env::current_exe().and_then(|exe| exe.canonicalize()) else {
+        return "nightjar".to_string();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths)
+            .filter_map(|dir| dir.join("nightjar").canonicalize().ok())
+            .next()
+            .is_some_and(|found| found == current)
+    });
+    if on_path {
+        return "nightjar".to_string();
+    }
+    let text = current.display().to_string();
+    if text.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }

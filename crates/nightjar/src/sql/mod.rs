@@ -54,9 +54,9 @@ pub struct SqlArgs {
     time_limit: Duration,
 }
 
-/// A size such as `4GiB`, `512MiB` or a plain number of bytes, read as the sensor's config reads sizes.
+/// A size such as `4GiB`, `1.5 GiB`, `512MiB` or a plain number of bytes ([`nightjar_ops::parse_size`]).
 pub fn parse_bytes(text: &str) -> Result<usize, String> {
-    let bytes = nightjar_sensor::config::parse_bytes(text)?;
+    let bytes = nightjar_ops::parse_size(text).map_err(|error| error.to_string())?;
     usize::try_from(bytes).map_err(|_| format!("`{text}` is too large"))
 }
 
@@ -73,6 +73,7 @@ async fn run_async(args: SqlArgs) -> Result<()> {
         limits: QueryLimits { memory_bytes: args.memory_limit, time: args.time_limit },
         ..QueryConfig::new(args.data.clone())
     };
+    crate::dataset::check_location(&args.data)?;
     let engine = QueryEngine::open(config).await?;
     let mut session = Session {
         engine,

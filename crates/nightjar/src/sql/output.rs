@@ -21,7 +21,8 @@ pub enum Format {
     Table,
     /// CSV with a header line.
     Csv,
-    /// One JSON object per row.
+    /// One JSON object per row (`json` is accepted for it too).
+    #[value(alias = "json")]
     Jsonl,
     /// A Parquet file (needs `--output`); addresses stay in their 16-byte form.
     Parquet,
