@@ -124,13 +124,13 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, RunError
         "ledger recovered"
     );
     let enricher = Arc::new(Current::new(open_enricher(&config)?));
-    let registry = Arc::new(Registry::open(&config.state_dir));
+    let registry = Arc::new(Registry::open(&config.state_dir).with_silent_after(config.silent_after_s));
     let store = Arc::new(Store::new(config.dataset_dir.clone(), ledger, Arc::clone(&enricher), config.limits));
     let state = Arc::new(AppState {
         store: Arc::clone(&store),
         tokens: Arc::new(TokenDirectory::new(&config.state_dir)),
         registry: Arc::clone(&registry),
-        metrics: Arc::new(Metrics::default()),
+        metrics: Arc::new(Metrics::with_sensors(Arc::clone(&registry), &config.state_dir)),
         limits: config.limits,
         storing: Semaphore::new(storing_slots()),
         body_budget: BodyBudget::new(config.limits.max_buffered_body_bytes),
@@ -184,8 +184,9 @@ fn compact_all(
     Ok(())
 }
 
-/// Every two seconds: save the registry; reload a geo database whose file
-/// changed; every `compact_interval_s`, compact.
+/// Every two seconds: log sensors that went silent or stalled, save the
+/// registry; reload a geo database whose file changed; every
+/// `compact_interval_s`, compact.
 async fn housekeeping(
     config: CollectorConfig,
     enricher: Arc<Current<Enricher>>,
@@ -209,6 +210,7 @@ async fn housekeeping(
                 tracing::warn!(error = %error_chain(&error), "compaction failed; the small files stay as they are");
             }
         }
+        registry.check_states(chrono::Utc::now().timestamp());
         if let Err(error) = registry.persist() {
             tracing::warn!(error = %error_chain(&error), "could not save the sensor registry");
         }
