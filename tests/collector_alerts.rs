@@ -86,7 +86,7 @@ fn collector_with(sensors: &[&str]) -> (tempfile::TempDir, PathBuf, Vec<String>)
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:0\"\ndataset_dir = \"{}\"\nstate_dir = \"{}\"\nsilent_after_s = {SILENT_AFTER_S}\n",
+            "listen = \"127.0.0.1:0\"\ndataset_dir = \"{}\"\nstate_dir = \"{}\"\nsilent_after = \"{SILENT_AFTER_S}s\"\n",
             dir.path().join("data").display(),
             dir.path().join("state").display()
         ),
