@@ -5,16 +5,20 @@
 //! `libcorsaro_filtering.c`, Merit's darknet-events) as written down in
 //! DESIGN.md. Where Nightjar departs from corsaro it says so next to the rule.
 //!
-//! Tool labels come from the rules of [`crate::fingerprint`], which lists
-//! every rule, the fields it checks beyond the tool's signature field, and
-//! its expected false-match rate. In short: `mirai` is a SYN whose sequence
-//! number is its destination (2⁻³² by chance); `masscan` is Masscan's SYN
-//! template (window 1024, ack 0, no DF, no options or MSS alone) whose IP id
-//! is destination ⊕ port ⊕ sequence; `zmap` is ZMap's SYN template (window
-//! 65535, ack 0, no DF) with IP id 54321 (up to 4.0) or with one of ZMap
-//! 4.1's option sets, or a ZMap UDP/ICMP probe with IP id 54321 and TTL above
-//! 128. Counts of sources by tool require a source's packets to agree (see
-//! [`crate::min_source_packets`]).
+//! Tool labels come from the rules of `fingerprint.rs` ([`crate::ToolRule`]), which lists
+//! every rule, the fields it checks beyond the tool's signature field, why,
+//! and its expected false-match rate. In short:
+//! - `mirai`: a SYN whose sequence number is its destination; 2⁻³² per SYN by chance;
+//! - `masscan`: Masscan's SYN template (window 1024, ack 0, no DF, no options
+//!   or MSS alone) whose IP id is destination ⊕ port ⊕ sequence; 2⁻¹⁶ per SYN
+//!   that shares the template (nmap `-sS`), about 2⁻³⁴ per random SYN;
+//! - `zmap`: ZMap's SYN template (window 65535, ack 0, no DF) with IP id 54321
+//!   (up to 4.0; 2⁻¹⁶ per SYN sharing the template) or with one of ZMap
+//!   4.1's option sets (no random field; about 2⁻²³ per random SYN), or a
+//!   ZMap UDP/ICMP probe with IP id 54321 and TTL above 128.
+//!
+//! Counts of sources by tool require a source's packets to agree (see
+//! [`crate::min_source_packets`] and [`crate::SourceToolTally`]).
 
 use crate::addr::as_v4;
 use crate::fingerprint::fingerprint;
