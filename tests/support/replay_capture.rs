@@ -36,6 +36,8 @@ pub fn make_capture(dir: &Path, name: &str, packets: u64, seed: u64, duration_s:
     generate(&config, &pool, std::fs::File::create(&pcap).unwrap()).unwrap();
     let mut ingest = Ingest::new(IngestRules {
         dark_prefixes: PrefixSet::new(vec![DARK.parse().unwrap()]),
+        // What a sensor labels by default.
+        research: nightjar_packet::ResearchScanners::bundled(),
         ..IngestRules::default()
     });
     let mut file = CaptureFile::open(&pcap).unwrap();

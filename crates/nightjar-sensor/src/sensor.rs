@@ -229,7 +229,7 @@ impl Prepared {
                 ResearchScanners::parse(&text)
                     .map_err(|e| ConfigError::file("filter.research_list", path, e.to_string()))?
             }
-            None => ResearchScanners::default(),
+            None => ResearchScanners::bundled(),
         };
         for (i, file) in config.capture.replay.iter().enumerate() {
             if let Err(e) = std::fs::metadata(file) {

@@ -25,7 +25,9 @@ pub struct FilterConfig {
     pub own_addresses: Vec<String>,
     /// Research scanner list: one CIDR per line, optionally followed by the
     /// organisation's name; `#` comments. Sources in it get the `research`
-    /// label. Optional.
+    /// label. Default: the list bundled with Nightjar (internet-wide scanning
+    /// organisations, from the MISP warninglists); an empty file (`/dev/null`)
+    /// labels nothing.
     #[serde(default)]
     pub research_list: Option<PathBuf>,
 }
