@@ -52,7 +52,8 @@ pub(super) struct ConfigFile {
     /// ASN database (MaxMind format); default the bundled one.
     #[serde(default)]
     asn_db: Option<PathBuf>,
-    /// How long without a batch or heartbeat before a sensor is flagged silent (default `"5m"`).
+    /// How long without a batch or heartbeat before a sensor is `silent`, and without a stored
+    /// batch while its heartbeats show packets kept before it is `stalled` (default `"5m"`).
     #[serde(default, with = "humantime_serde")]
     silent_after: Option<Duration>,
     /// How often compaction runs (default `"5m"`; `"0s"` turns it off).
