@@ -12,9 +12,11 @@
 //!   `sources` view);
 //! - nmap `-sS`, `-sT` and `-sU` and hping3 (SYN, UDP, ICMP, each also with
 //!   ZMap's IP id 54321 forced by `-N`): no packet
-//!   carries any tool label and the source is no tool. Masscan's rule can
-//!   still match an nmap `-sS` SYN sent with window 1024 by chance, once in
-//!   65,536 such SYNs; the scans here send at most a few hundred.
+//!   carries any tool label and the source is no tool. nmap `-sS` builds its
+//!   SYNs exactly like Masscan (window 1024, MSS 1460, no DF), so Masscan's
+//!   IP-id rule matches one of them in 65,536 by chance (0.3 % of runs of the
+//!   200 SYNs here): one such packet is reported and tolerated, never a
+//!   Masscan source.
 //!
 //! They need root, `ip netns`, tcpdump, tshark and the tools
 //! (`.ci/install-system-tools`); without them each test says `skipped: …`
@@ -76,10 +78,24 @@ fn assert_labelled(seen: &[Seen<'_>], what: &str, tool: Tool, min_packets: usize
 
 /// No packet of `seen` carries a tool label, and the source is no tool.
 fn assert_unlabelled(seen: &[Seen<'_>], what: &str, min_packets: usize) {
+    assert_unlabelled_but_chance(seen, what, min_packets, None);
+}
+
+/// Like [`assert_unlabelled`], except that one packet may carry `chance`'s label when it is a
+/// chance match of that tool's 16-bit IP id on a SYN built exactly like the tool's: nmap `-sS`
+/// sends Masscan's template (window 1024, MSS 1460, no DF), so one of its SYNs in 65,536 meets
+/// Masscan's rule. The source must still be no tool.
+fn assert_unlabelled_but_chance(seen: &[Seen<'_>], what: &str, min_packets: usize, chance: Option<Tool>) {
     assert!(seen.len() >= min_packets, "{what}: expected at least {min_packets} packets, captured {}", seen.len());
     let mut tally = SourceToolTally::default();
+    let mut chance_matches = 0;
     for s in seen {
         tally.add(&s.class);
+        if s.class.tool.is_some() && s.class.tool == chance && chance_matches == 0 {
+            chance_matches += 1;
+            eprintln!("note: frame {} ({what}) matches {:?}'s IP id by chance (1 in 65,536)", s.frame, chance);
+            continue;
+        }
         assert_eq!(s.class.tool, None, "frame {} ({what}) labelled: {:?}", s.frame, s.packet);
     }
     assert_eq!(tally.tool(), None, "{what}: the source is no tool");
@@ -174,7 +190,8 @@ fn nmap_syn_connect_and_udp_scans_carry_no_tool_label() {
         });
         let probes: Vec<Seen<'_>> =
             scanner_packets(&checked).into_iter().filter(|s| s.class.class == TrafficClass::Scan).collect();
-        assert_unlabelled(&probes, &format!("nmap {scan}"), min);
+        let chance = (scan == "-sS").then_some(Tool::Masscan);
+        assert_unlabelled_but_chance(&probes, &format!("nmap {scan}"), min, chance);
     }
 }
 
