@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Whether progress is drawn at all.
 fn shown(quiet: bool) -> bool {
@@ -26,11 +26,13 @@ pub fn spinner(message: &str, quiet: bool) -> ProgressBar {
     if !shown(quiet) {
         return ProgressBar::hidden();
     }
-    let spinner = ProgressBar::new_spinner();
+    // Drawn only once styled and labelled, so the first frame is not a bare default bar.
+    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
     spinner.set_style(
         ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     spinner.set_message(message.to_string());
+    spinner.set_draw_target(ProgressDrawTarget::stderr());
     spinner.enable_steady_tick(Duration::from_millis(120));
     spinner
 }
@@ -39,12 +41,13 @@ fn styled(total: u64, quiet: bool, template: &str, label: &str) -> ProgressBar {
     if !shown(quiet) {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(total);
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
     bar.set_style(
         ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "),
     );
     bar.set_message(label.to_string());
     bar.set_prefix(label.to_string());
+    bar.set_draw_target(ProgressDrawTarget::stderr());
     bar.enable_steady_tick(Duration::from_millis(250));
     bar
 }

@@ -171,7 +171,12 @@ pub fn choropleth(values: &BTreeMap<String, MapValues>, title: &str, link: impl 
             let _ = write!(fills, " data-fill-{metric}=\"{fill}\"");
         }
         let tip = match value {
-            Some(v) => format!("{}: {} sources", shape.name, format_value(v.count, "count")),
+            Some(v) => format!(
+                "{}: {} {}",
+                shape.name,
+                format_value(v.count, "count"),
+                if v.count == 1.0 { "source" } else { "sources" }
+            ),
             None => format!("{}: no sources observed", shape.name),
         };
         let body = format!(

@@ -15,6 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nightjar_risk::{Exclusions, Grouping, IndicatorQuery, IndicatorReport, PeriodKind, PublishOptions, Taxonomy};
 
 use crate::risk::{address_space, open_engine, resolve_days};
+use crate::summary::plural;
 use pipeline::DemoPaths;
 
 /// The file that marks a folder as the demo's own, so that a re-run may clear it.
@@ -69,7 +70,15 @@ async fn run_async(args: DemoArgs) -> Result<()> {
     prepare_folder(&args.dir)?;
     let paths = DemoPaths::new(&absolute(&args.dir));
 
-    let bar = step(1, &format!("generating {} packets of darknet traffic over {} days", args.packets, args.days));
+    let bar = step(
+        1,
+        &format!(
+            "generating {} packets of darknet traffic over {} {}",
+            args.packets,
+            args.days,
+            plural(args.days, "day", "days")
+        ),
+    );
     let sources = {
         let (capture, packets, days) = (paths.capture.clone(), args.packets, args.days);
         tokio::task::spawn_blocking(move || pipeline::generate_capture(&capture, packets, days)).await??
@@ -87,10 +96,11 @@ async fn run_async(args: DemoArgs) -> Result<()> {
     done(
         bar,
         format!(
-            "sensor kept {} packets, uploaded {} rows in {} batches; dataset in {}",
+            "sensor kept {} packets, uploaded {} rows in {} {}; dataset in {}",
             sensor.kept,
             sensor.uploaded_rows,
             sensor.uploaded_batches,
+            plural(sensor.uploaded_batches, "batch", "batches"),
             paths.data.display()
         ),
     );
