@@ -8,7 +8,6 @@ mod auth;
 mod body;
 pub mod config;
 pub mod connections;
-pub mod current;
 mod heartbeat;
 pub mod ledger;
 pub mod metrics;

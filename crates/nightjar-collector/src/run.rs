@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
 
+use arc_swap::ArcSwap;
 use axum_server::tls_rustls::RustlsConfig;
 use nightjar_geo::{Enricher, GeoDb};
 use nightjar_ops::error_chain;
@@ -14,7 +15,6 @@ use tokio::sync::Semaphore;
 use crate::body::BodyBudget;
 use crate::config::CollectorConfig;
 use crate::connections::{ConnectionLimits, Listener, ShutdownSignal};
-use crate::current::Current;
 use crate::ledger::Ledger;
 use crate::metrics::Metrics;
 use crate::rate_limited::RateLimited;
@@ -123,7 +123,8 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, RunError
         compaction_leftovers,
         "ledger recovered"
     );
-    let enricher = Arc::new(Current::new(open_enricher(&config)?));
+    // Reloaded while running: each batch enriches with the databases current when it started.
+    let enricher = Arc::new(ArcSwap::from_pointee(open_enricher(&config)?));
     let registry = Arc::new(Registry::open(&config.state_dir).with_silent_after(config.silent_after_s));
     let store = Arc::new(Store::new(config.dataset_dir.clone(), ledger, Arc::clone(&enricher), config.limits));
     let state = Arc::new(AppState {
@@ -189,7 +190,7 @@ fn compact_all(
 /// `compact_interval_s`, compact.
 async fn housekeeping(
     config: CollectorConfig,
-    enricher: Arc<Current<Enricher>>,
+    enricher: Arc<ArcSwap<Enricher>>,
     registry: Arc<Registry>,
     store: Arc<Store>,
 ) {
@@ -218,7 +219,7 @@ async fn housekeeping(
         if now != seen {
             match open_enricher(&config) {
                 Ok(fresh) => {
-                    enricher.set(fresh);
+                    enricher.store(Arc::new(fresh));
                     seen = now;
                     tracing::info!("geo databases reloaded");
                 }

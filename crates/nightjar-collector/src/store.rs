@@ -8,12 +8,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
+use arc_swap::ArcSwap;
 use nightjar_dataset::{PartitionedWriter, WriterOptions};
 use nightjar_geo::Enricher;
 use nightjar_record::wire::{self, DecodeLimits, RowExpectations, WireError};
 
 use crate::config::Limits;
-use crate::current::Current;
 use crate::ledger::{Accepted, BatchDigest, Ledger, LedgerError, WRITER_PREFIX};
 
 /// What became of an upload.
@@ -78,7 +78,7 @@ pub struct Upload<'a> {
 pub struct Store {
     dataset_dir: PathBuf,
     ledger: Mutex<Ledger>,
-    enricher: Arc<Current<Enricher>>,
+    enricher: Arc<ArcSwap<Enricher>>,
     limits: Limits,
     sensor_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     /// Held shared while publishing, exclusively by compaction's swap.
@@ -87,7 +87,7 @@ pub struct Store {
 
 impl Store {
     /// A store writing into `dataset_dir`, recording in `ledger`.
-    pub fn new(dataset_dir: PathBuf, ledger: Ledger, enricher: Arc<Current<Enricher>>, limits: Limits) -> Self {
+    pub fn new(dataset_dir: PathBuf, ledger: Ledger, enricher: Arc<ArcSwap<Enricher>>, limits: Limits) -> Self {
         Store {
             dataset_dir,
             ledger: Mutex::new(ledger),
@@ -138,7 +138,7 @@ impl Store {
         };
         wire::check_rows(&batches, &expect)?;
 
-        let enricher = self.enricher.get();
+        let enricher = self.enricher.load_full();
         // `+` cannot occur in a sensor id, so no two sensors' files can share a name.
         let writer_id = format!("{WRITER_PREFIX}{}+{}", upload.sensor, upload.batch_seq);
         let options = WriterOptions { max_rows_per_file: usize::MAX, ..WriterOptions::default() };

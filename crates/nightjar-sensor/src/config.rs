@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use nightjar_ops::NameRule;
 use serde::{Deserialize, Deserializer};
 
 use crate::capture::CaptureConfig;
@@ -145,15 +146,17 @@ impl SensorConfig {
     }
 }
 
-/// Whether `id` is a valid sensor id (`[A-Za-z0-9._-]{1,64}`, the wire doc's rule).
+/// Whether `id` is a valid sensor id: the wire protocol's rule, shared with the collector
+/// ([`NameRule::Sensor`]). The message says which character or length is wrong.
 pub fn validate_sensor_id(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > 64 {
-        return Err(format!("`{id}` must be 1 to 64 characters long"));
+    if NameRule::Sensor.allows(id) {
+        return Ok(());
     }
-    if let Some(bad) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
-        return Err(format!("`{id}` holds `{bad}`; only A-Z, a-z, 0-9, `.`, `_` and `-` are allowed"));
-    }
-    Ok(())
+    let what = match id.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+        Some(bad) => format!("holds `{bad}`"),
+        None => format!("is {} characters long", id.chars().count()),
+    };
+    Err(format!("`{id}` {what}; a sensor id is {}", NameRule::Sensor.describe()))
 }
 
 /// A byte count written as an integer (`1073741824`) or with a unit
