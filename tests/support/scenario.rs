@@ -134,9 +134,10 @@ pub fn assert_not_spoofed(seen: &[Seen<'_>], what: &str) {
 
 /// Packets of a tool none of the fingerprints describe must carry no tool
 /// label. Mirai's fingerprint (seq == destination, 32 bits) must never match.
-/// Masscan's and ZMap's are 16-bit equalities on fields nmap and hping3
-/// randomise, so one packet in 65 536 matches by chance: one such label per
-/// capture is reported and tolerated, more is a classifier bug.
+/// Masscan's and ZMap's rules need the tool's whole SYN template besides a
+/// 16-bit IP-id equality; nmap's `-sS` SYN has Masscan's template, so one of
+/// its packets in 65 536 matches by chance: one such label per capture is
+/// reported and tolerated, more is a classifier bug.
 pub fn assert_no_tool_label(seen: &[Seen<'_>], what: &str) {
     let labelled: Vec<&Seen<'_>> = seen.iter().filter(|s| s.class.tool.is_some()).collect();
     for s in &labelled {

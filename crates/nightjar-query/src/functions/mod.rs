@@ -52,6 +52,12 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
         call: "port_service(port [, protocol])",
         description: "service name of a port (protocol number, default 6 = TCP), e.g. 23 → telnet",
     },
+    FunctionDoc {
+        call: "tool_rule(dst_ip, protocol, ip_ttl, ip_id, ip_flags, dst_port, tcp_flags, tcp_seq, tcp_ack, \
+               tcp_window, tcp_opts, tcp_mss, tcp_wscale, payload_len, icmp_type)",
+        description: "which tool fingerprint rule a packet meets (mirai-sequence, masscan-ip-id, zmap-ip-id, \
+                      zmap-options), or NULL",
+    },
 ];
 
 /// Registers every function of [`FUNCTIONS`] on `ctx`, the geo ones over
