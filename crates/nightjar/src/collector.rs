@@ -152,9 +152,10 @@ pub fn list(args: SensorsArgs) -> Result<()> {
     }
     if !attention.is_empty() {
         let counts: Vec<String> = attention.iter().map(|(state, n)| format!("{n} {state}")).collect();
+        let needing = attention.values().sum::<usize>() as u64;
         eprintln!(
-            "{} sensor(s) need attention: {} (silent: nothing heard for more than {}s)",
-            attention.values().sum::<usize>(),
+            "{needing} {} attention: {} (silent: nothing heard for more than {}s)",
+            crate::summary::plural(needing, "sensor needs", "sensors need"),
             counts.join(", "),
             config.silent_after_s
         );
