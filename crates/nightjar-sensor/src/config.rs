@@ -160,7 +160,7 @@ pub fn validate_sensor_id(id: &str) -> Result<(), String> {
 }
 
 /// A byte count written as an integer (`1073741824`) or with a unit
-/// (`"512 MiB"`, `"1GiB"`, `"200MB"`; units B, KB, MB, GB, KiB, MiB, GiB, TiB).
+/// (`"512 MiB"`, `"1.5 GiB"`, `"200MB"`; units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB).
 pub(crate) fn deserialize_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -174,25 +174,10 @@ pub(crate) fn deserialize_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> R
     }
 }
 
-/// Parse a byte count with an optional unit.
+/// Parse a byte count with an optional unit (`nightjar_ops::parse_size`: `1073741824`,
+/// `"512 MiB"`, `"1.5 GiB"`, `"2GB"`).
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
-    let trimmed = text.trim();
-    let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let number: u64 =
-        number.parse().map_err(|_| format!("`{text}` is not a byte count such as 1073741824 or \"1 GiB\""))?;
-    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        "tib" => 1 << 40,
-        other => return Err(format!("`{other}` in `{text}` is not a unit (B, KB, MB, GB, KiB, MiB, GiB, TiB)")),
-    };
-    number.checked_mul(multiplier).ok_or_else(|| format!("`{text}` is too large"))
+    nightjar_ops::parse_size(text).map_err(|error| error.to_string())
 }
 
 #[cfg(test)]

@@ -128,22 +128,22 @@ struct Renames {
 }
 
 impl Renames {
-    fn pick<T>(
+    /// The value of `key`, or of its old name (noted as deprecated), or `default`; `example` is
+    /// how the key is written, for the deprecation note.
+    fn or_default<T>(
         &mut self,
-        key: &str,
-        value: Option<T>,
-        old_key: &str,
-        old: Option<T>,
-        example: &str,
-    ) -> Result<Option<T>, String> {
+        (key, value): (&str, Option<T>),
+        (old_key, old): (&str, Option<T>),
+        (example, default): (&str, T),
+    ) -> Result<T, String> {
         match (value, old) {
             (Some(_), Some(_)) => Err(format!("`{key}` and its old name `{old_key}` are both set; keep only `{key}`")),
-            (Some(value), None) => Ok(Some(value)),
+            (Some(value), None) => Ok(value),
             (None, Some(old)) => {
                 self.deprecated.push(format!("`{old_key}` is deprecated; write `{key} = {example}` instead"));
-                Ok(Some(old))
+                Ok(old)
             }
-            (None, None) => Ok(None),
+            (None, None) => Ok(default),
         }
     }
 }
@@ -158,87 +158,58 @@ impl ConfigFile {
         let mut renames = Renames { deprecated: Vec::new() };
         let file = self.limits;
         let defaults = Limits::default();
+        let secs = |duration: Option<Duration>| duration.map(seconds);
         let limits = Limits {
-            max_body_bytes: renames
-                .pick("limits.max_body", file.max_body, "limits.max_body_bytes", file.max_body_bytes, "\"64 MiB\"")?
-                .unwrap_or(defaults.max_body_bytes),
-            max_decompressed_bytes: renames
-                .pick(
-                    "limits.max_decompressed",
-                    file.max_decompressed,
-                    "limits.max_decompressed_bytes",
-                    file.max_decompressed_bytes,
-                    "\"512 MiB\"",
-                )?
-                .unwrap_or(defaults.max_decompressed_bytes),
+            max_body_bytes: renames.or_default(
+                ("limits.max_body", file.max_body),
+                ("limits.max_body_bytes", file.max_body_bytes),
+                ("\"64 MiB\"", defaults.max_body_bytes),
+            )?,
+            max_decompressed_bytes: renames.or_default(
+                ("limits.max_decompressed", file.max_decompressed),
+                ("limits.max_decompressed_bytes", file.max_decompressed_bytes),
+                ("\"512 MiB\"", defaults.max_decompressed_bytes),
+            )?,
             max_rows: file.max_rows.unwrap_or(defaults.max_rows),
-            max_past_skew_s: renames
-                .pick(
-                    "limits.max_past_skew",
-                    file.max_past_skew.map(seconds),
-                    "limits.max_past_skew_s",
-                    file.max_past_skew_s,
-                    "\"7d\"",
-                )?
-                .unwrap_or(defaults.max_past_skew_s),
-            max_future_skew_s: renames
-                .pick(
-                    "limits.max_future_skew",
-                    file.max_future_skew.map(seconds),
-                    "limits.max_future_skew_s",
-                    file.max_future_skew_s,
-                    "\"10m\"",
-                )?
-                .unwrap_or(defaults.max_future_skew_s),
-            body_timeout_s: renames
-                .pick(
-                    "limits.body_timeout",
-                    file.body_timeout.map(seconds),
-                    "limits.body_timeout_s",
-                    file.body_timeout_s,
-                    "\"60s\"",
-                )?
-                .unwrap_or(defaults.body_timeout_s),
-            header_timeout_s: renames
-                .pick(
-                    "limits.header_timeout",
-                    file.header_timeout.map(seconds),
-                    "limits.header_timeout_s",
-                    file.header_timeout_s,
-                    "\"10s\"",
-                )?
-                .unwrap_or(defaults.header_timeout_s),
-            idle_timeout_s: renames
-                .pick(
-                    "limits.idle_timeout",
-                    file.idle_timeout.map(seconds),
-                    "limits.idle_timeout_s",
-                    file.idle_timeout_s,
-                    "\"60s\"",
-                )?
-                .unwrap_or(defaults.idle_timeout_s),
-            tls_handshake_timeout_s: renames
-                .pick(
-                    "limits.tls_handshake_timeout",
-                    file.tls_handshake_timeout.map(seconds),
-                    "limits.tls_handshake_timeout_s",
-                    file.tls_handshake_timeout_s,
-                    "\"10s\"",
-                )?
-                .unwrap_or(defaults.tls_handshake_timeout_s),
+            max_past_skew_s: renames.or_default(
+                ("limits.max_past_skew", secs(file.max_past_skew)),
+                ("limits.max_past_skew_s", file.max_past_skew_s),
+                ("\"7d\"", defaults.max_past_skew_s),
+            )?,
+            max_future_skew_s: renames.or_default(
+                ("limits.max_future_skew", secs(file.max_future_skew)),
+                ("limits.max_future_skew_s", file.max_future_skew_s),
+                ("\"10m\"", defaults.max_future_skew_s),
+            )?,
+            body_timeout_s: renames.or_default(
+                ("limits.body_timeout", secs(file.body_timeout)),
+                ("limits.body_timeout_s", file.body_timeout_s),
+                ("\"60s\"", defaults.body_timeout_s),
+            )?,
+            header_timeout_s: renames.or_default(
+                ("limits.header_timeout", secs(file.header_timeout)),
+                ("limits.header_timeout_s", file.header_timeout_s),
+                ("\"10s\"", defaults.header_timeout_s),
+            )?,
+            idle_timeout_s: renames.or_default(
+                ("limits.idle_timeout", secs(file.idle_timeout)),
+                ("limits.idle_timeout_s", file.idle_timeout_s),
+                ("\"60s\"", defaults.idle_timeout_s),
+            )?,
+            tls_handshake_timeout_s: renames.or_default(
+                ("limits.tls_handshake_timeout", secs(file.tls_handshake_timeout)),
+                ("limits.tls_handshake_timeout_s", file.tls_handshake_timeout_s),
+                ("\"10s\"", defaults.tls_handshake_timeout_s),
+            )?,
             max_connections: file.max_connections.unwrap_or(defaults.max_connections),
             max_connections_per_address: file
                 .max_connections_per_address
                 .unwrap_or(defaults.max_connections_per_address),
-            max_buffered_body_bytes: renames
-                .pick(
-                    "limits.max_buffered_bodies",
-                    file.max_buffered_bodies,
-                    "limits.max_buffered_body_bytes",
-                    file.max_buffered_body_bytes,
-                    "\"256 MiB\"",
-                )?
-                .unwrap_or(defaults.max_buffered_body_bytes),
+            max_buffered_body_bytes: renames.or_default(
+                ("limits.max_buffered_bodies", file.max_buffered_bodies),
+                ("limits.max_buffered_body_bytes", file.max_buffered_body_bytes),
+                ("\"256 MiB\"", defaults.max_buffered_body_bytes),
+            )?,
         };
         let mut config = CollectorConfig::new(self.listen, self.dataset_dir, self.state_dir);
         config.tls_cert = self.tls_cert;
@@ -246,24 +217,16 @@ impl ConfigFile {
         config.allow_insecure = self.allow_insecure;
         config.country_db = self.country_db;
         config.asn_db = self.asn_db;
-        if let Some(silent) = renames.pick(
-            "silent_after",
-            self.silent_after.map(seconds),
-            "silent_after_s",
-            self.silent_after_s,
-            "\"5m\"",
-        )? {
-            config.silent_after_s = silent;
-        }
-        if let Some(interval) = renames.pick(
-            "compact_interval",
-            self.compact_interval.map(seconds),
-            "compact_interval_s",
-            self.compact_interval_s,
-            "\"5m\"",
-        )? {
-            config.compact_interval_s = interval;
-        }
+        config.silent_after_s = renames.or_default(
+            ("silent_after", secs(self.silent_after)),
+            ("silent_after_s", self.silent_after_s),
+            ("\"5m\"", config.silent_after_s),
+        )?;
+        config.compact_interval_s = renames.or_default(
+            ("compact_interval", secs(self.compact_interval)),
+            ("compact_interval_s", self.compact_interval_s),
+            ("\"5m\"", config.compact_interval_s),
+        )?;
         if let Some(min_files) = self.compact_min_files {
             config.compact_min_files = min_files;
         }

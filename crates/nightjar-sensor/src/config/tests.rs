@@ -159,6 +159,7 @@ fn byte_counts_take_units() {
     assert_eq!(parse_bytes("1048576"), Ok(1 << 20));
     assert_eq!(parse_bytes("512 MiB"), Ok(512 << 20));
     assert_eq!(parse_bytes("2GB"), Ok(2_000_000_000));
+    assert_eq!(parse_bytes("1.5 GiB"), Ok(3 << 29));
     assert!(parse_bytes("1 parsec").is_err());
     assert!(parse_bytes("99999999999 TiB").is_err());
     assert_eq!(parse(&with("spool", "max_bytes = \"2 GiB\"")).unwrap().spool.max_bytes, 2 << 30);
