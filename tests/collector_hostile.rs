@@ -375,8 +375,7 @@ fn text_from_a_client_is_bounded_and_escaped_in_answers_registry_and_listing() {
 #[test]
 fn buffered_bodies_stay_within_the_budget_under_a_flood() {
     const MIB: u64 = 1024 * 1024;
-    let collector =
-        Collector::start(&format!("max_body = {}\nmax_buffered_bodies = {}", 8 * MIB, 16 * MIB), None);
+    let collector = Collector::start(&format!("max_body = {}\nmax_buffered_bodies = {}", 8 * MIB, 16 * MIB), None);
     let baseline = peak_rss(collector.pid());
     let client = client();
     let answers = runtime().block_on(async {
