@@ -97,3 +97,33 @@ fn an_os_error_is_said_once() {
         assert!(stderr.contains("missing."), "the message names the file: {stderr}");
     }
 }
+
+// `--log-format json` left the collector's "listening on" line as plain text, which a log
+// pipeline reading JSON lines cannot parse.
+#[test]
+fn json_logs_are_json_from_the_first_line() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("collector.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\ndataset_dir = \"data\"\nstate_dir = \"state\"\n").unwrap();
+    let mut child = Command::new(NIGHTJAR)
+        .args(["collector", "--log-format", "json", "--config"])
+        .arg(&config)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let listening = loop {
+        let Some(Ok(line)) = lines.next() else { break false };
+        let event: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        seen.push(line);
+        if event["message"].as_str().is_some_and(|m| m.starts_with("nightjar collector listening on 127.0.0.1:")) {
+            break true;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(listening, "the listening line is a JSON event: {seen:#?}");
+}

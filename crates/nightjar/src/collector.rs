@@ -78,9 +78,9 @@ fn serve(config: CollectorConfig) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async {
         let running = nightjar_collector::start(config).await?;
-        eprintln!("nightjar collector listening on {}", running.addr);
+        crate::say::say(&format!("nightjar collector listening on {}", running.addr));
         shutdown_signal().await;
-        eprintln!("nightjar collector stopping");
+        crate::say::say("nightjar collector stopping");
         running.shutdown(Duration::from_secs(30)).await?;
         Ok(())
     })

@@ -14,6 +14,7 @@ mod lookup;
 mod progress;
 mod publish;
 mod risk;
+mod say;
 mod sensor;
 mod serve_sql;
 mod sql;
@@ -129,6 +130,7 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr; `NIGHTJAR_LOG` (e.g. `debug`) overrides `default_level`.
 fn init_logging(default_level: &str, format: LogFormat) {
+    say::set_json(format == LogFormat::Json);
     let filter = tracing_subscriber::EnvFilter::try_from_env("NIGHTJAR_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);

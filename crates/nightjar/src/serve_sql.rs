@@ -115,7 +115,7 @@ async fn serve(args: ServeSqlArgs, tokens_file: PathBuf) -> Result<()> {
     let engine = QueryEngine::open(query).await.with_context(|| format!("opening the dataset {}", args.data))?;
     let mut server = nightjar_flight::start(config, Arc::new(engine)).await?;
     let scheme = if server.tls { "grpc+tls" } else { "grpc" };
-    eprintln!("nightjar serve-sql listening on {scheme}://{}", server.addr);
+    crate::say::say(&format!("nightjar serve-sql listening on {scheme}://{}", server.addr));
     let signalled = tokio::select! {
         () = crate::collector::shutdown_signal() => true,
         failed = server.wait() => {
@@ -124,7 +124,7 @@ async fn serve(args: ServeSqlArgs, tokens_file: PathBuf) -> Result<()> {
         }
     };
     if signalled {
-        eprintln!("nightjar serve-sql stopping");
+        crate::say::say("nightjar serve-sql stopping");
         server.shutdown(Duration::from_secs(10)).await?;
     }
     Ok(())
