@@ -3,13 +3,14 @@
 //! search tree stores.
 //!
 //! A range is generally several blocks: `1.0.0.1–1.0.0.6` is `1.0.0.1/32`,
-//! `1.0.0.2/31`, `1.0.0.4/31` and `1.0.0.6/32`. The decomposition is greedy —
-//! from `first` upwards, each block is the largest one aligned at its start
-//! that does not reach past `last` — which gives the fewest blocks possible.
+//! `1.0.0.2/31`, `1.0.0.4/31` and `1.0.0.6/32`. The decomposition is ipnet's
+//! (`Ipv4Subnets`, `Ipv6Subnets`): greedy from `first` upwards, each block the
+//! largest one aligned at its start that does not reach past `last`, which
+//! gives the fewest blocks possible (checked by the property tests below).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
-use mmdb_writer::ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use mmdb_writer::ipnet::{IpNet, Ipv4Subnets, Ipv6Subnets};
 
 /// An inclusive range of addresses of one family, `first <= last`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,49 +48,11 @@ impl AddrRange {
 
     /// The fewest CIDR blocks that together hold exactly the range, in address order.
     pub(crate) fn networks(&self) -> impl Iterator<Item = IpNet> + use<> {
-        let is_v6 = self.is_v6();
-        let (first, last) = self.bounds();
-        let width = if is_v6 { 128 } else { 32 };
-        Blocks { next: Some(first), last, width }.map(move |(base, prefix_len)| {
-            const WIDTH: &str = "a block's prefix length is at most its family's width";
-            if is_v6 {
-                IpNet::V6(Ipv6Net::new(Ipv6Addr::from(base), prefix_len).expect(WIDTH))
-            } else {
-                let base = u32::try_from(base).expect("IPv4 blocks lie within the 32-bit range they split");
-                IpNet::V4(Ipv4Net::new(Ipv4Addr::from(base), prefix_len).expect(WIDTH))
-            }
-        })
-    }
-}
-
-/// The greedy decomposition of `next..=last` in a `width`-bit address space,
-/// as `(base, prefix length)` pairs.
-struct Blocks {
-    /// Where the next block starts; `None` once `last` is covered.
-    next: Option<u128>,
-    last: u128,
-    width: u32,
-}
-
-impl Iterator for Blocks {
-    type Item = (u128, u8);
-
-    fn next(&mut self) -> Option<(u128, u8)> {
-        let start = self.next?;
-        // A block of 2^k addresses must start at a multiple of 2^k…
-        let alignment = start.trailing_zeros().min(self.width);
-        // …and hold at most the `last - start + 1` addresses left, a number
-        // that is 2^128 (and overflows) only for the whole IPv6 space.
-        let remaining_bits = match (self.last - start).checked_add(1) {
-            Some(remaining) => remaining.ilog2(),
-            None => 128,
+        let blocks: Box<dyn Iterator<Item = IpNet>> = match *self {
+            AddrRange::V4 { first, last } => Box::new(Ipv4Subnets::new(first.into(), last.into(), 0).map(IpNet::V4)),
+            AddrRange::V6 { first, last } => Box::new(Ipv6Subnets::new(first.into(), last.into(), 0).map(IpNet::V6)),
         };
-        let size_bits = alignment.min(remaining_bits);
-        // Only the whole IPv6 space (`start` 0) is a block of 2^128 addresses.
-        let block_last = if size_bits == 128 { u128::MAX } else { start + ((1u128 << size_bits) - 1) };
-        self.next = if block_last == self.last { None } else { Some(block_last + 1) };
-        let prefix_len = u8::try_from(self.width - size_bits).expect("a prefix length is at most 128");
-        Some((start, prefix_len))
+        blocks
     }
 }
 
@@ -160,7 +123,20 @@ mod tests {
     /// The blocks are aligned, contiguous, cover exactly `first..=last`, and
     /// no two neighbours could be merged into one block (so there are as few as possible).
     fn check_blocks(first: u128, last: u128, width: u32) {
-        let blocks: Vec<(u128, u8)> = Blocks { next: Some(first), last, width }.collect();
+        let range = if width == 32 {
+            let v4 = |n: u128| IpAddr::V4(u32::try_from(n).expect("an IPv4 number").into());
+            AddrRange::new(v4(first), v4(last))
+        } else {
+            AddrRange::new(IpAddr::V6(first.into()), IpAddr::V6(last.into()))
+        }
+        .expect("first <= last");
+        let blocks: Vec<(u128, u8)> = range
+            .networks()
+            .map(|net| match net {
+                IpNet::V4(net) => (u128::from(u32::from(net.network())), net.prefix_len()),
+                IpNet::V6(net) => (u128::from(net.network()), net.prefix_len()),
+            })
+            .collect();
         let mut expected_start = first;
         for (i, &(base, prefix_len)) in blocks.iter().enumerate() {
             let size_bits = width - u32::from(prefix_len);
