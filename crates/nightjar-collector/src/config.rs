@@ -20,6 +20,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use nightjar_ops::{TransportProblem, transport_problem};
+
 mod file;
 
 /// Everything the collector needs to run.
@@ -207,17 +209,23 @@ impl CollectorConfig {
 
     /// Check values that parse but do not fit together.
     pub fn check(&self) -> Result<(), String> {
-        match (&self.tls_cert, &self.tls_key) {
-            (Some(_), None) => return Err("`tls_cert` is set but `tls_key` is not".into()),
-            (None, Some(_)) => return Err("`tls_key` is set but `tls_cert` is not".into()),
-            (None, None) if !self.listen.ip().is_loopback() && !self.allow_insecure => {
+        let problem =
+            transport_problem(self.listen, self.tls_cert.is_some(), self.tls_key.is_some(), self.allow_insecure);
+        match problem {
+            Some(TransportProblem::CertificateWithoutKey) => {
+                return Err("`tls_cert` is set but `tls_key` is not".into());
+            }
+            Some(TransportProblem::KeyWithoutCertificate) => {
+                return Err("`tls_key` is set but `tls_cert` is not".into());
+            }
+            Some(TransportProblem::PlainTextOffLoopback) => {
                 return Err(format!(
                     "`listen` = {} is not a loopback address and no TLS is configured: set `tls_cert` and \
                      `tls_key`, or `allow_insecure = true` behind a TLS-terminating proxy",
                     self.listen
                 ));
             }
-            _ => {}
+            None => {}
         }
         let limits = &self.limits;
         if limits.max_body_bytes == 0 || limits.max_rows == 0 {

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use nightjar_ops::{TransportProblem, transport_problem};
 use serde::Deserialize;
 
 use crate::FlightSqlError;
@@ -43,17 +44,21 @@ impl FlightSqlConfig {
 
     /// Checks values that parse but do not fit together.
     pub fn check(&self) -> Result<(), FlightSqlError> {
-        match (&self.tls_cert, &self.tls_key) {
-            (Some(_), None) => Err(FlightSqlError::Config("a TLS certificate is given but no TLS key".into())),
-            (None, Some(_)) => Err(FlightSqlError::Config("a TLS key is given but no TLS certificate".into())),
-            (None, None) if !self.listen.ip().is_loopback() && !self.allow_insecure => {
-                Err(FlightSqlError::Config(format!(
-                    "{} is not a loopback address and no TLS is configured: give a TLS certificate and key, \
-                     or allow insecure (plain gRPC) behind a TLS-terminating proxy",
-                    self.listen
-                )))
+        let problem =
+            transport_problem(self.listen, self.tls_cert.is_some(), self.tls_key.is_some(), self.allow_insecure);
+        match problem {
+            Some(TransportProblem::CertificateWithoutKey) => {
+                Err(FlightSqlError::Config("a TLS certificate is given but no TLS key".into()))
             }
-            _ => Ok(()),
+            Some(TransportProblem::KeyWithoutCertificate) => {
+                Err(FlightSqlError::Config("a TLS key is given but no TLS certificate".into()))
+            }
+            Some(TransportProblem::PlainTextOffLoopback) => Err(FlightSqlError::Config(format!(
+                "{} is not a loopback address and no TLS is configured: give a TLS certificate and key, \
+                 or allow insecure (plain gRPC) behind a TLS-terminating proxy",
+                self.listen
+            ))),
+            None => Ok(()),
         }
     }
 

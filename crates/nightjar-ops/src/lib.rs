@@ -73,6 +73,7 @@ mod replace;
 mod size;
 mod token;
 mod token_store;
+mod transport;
 
 pub use chain::error_chain;
 pub use error::StateFileError;
@@ -82,3 +83,4 @@ pub use replace::{OWNER_ONLY, READABLE_BY_ALL, replace};
 pub use size::{SizeError, parse_size};
 pub use token::{NameRule, TokenDigest, TokenTable, new_token};
 pub use token_store::{TokenChecker, TokenFormat, TokenStore};
+pub use transport::{TransportProblem, transport_problem};
