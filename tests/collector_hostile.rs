@@ -333,22 +333,13 @@ fn text_from_a_client_is_bounded_and_escaped_in_answers_registry_and_listing() {
     let body = raw_body(Arc::new(Schema::new(fields)), &batch);
     assert!(body.len() < 64 * 1024, "the body is small: {} bytes", body.len());
     runtime().block_on(async {
-        let response = client
-            .post(collector.url("/v1/batches"))
-            .bearer_auth(&collector.token)
-            .header(HEADER_SENSOR, SENSOR)
-            .header(HEADER_BATCH_SEQ, "1")
-            .header(HEADER_SCHEMA_VERSION, "1")
-            .header("content-type", CONTENT_TYPE)
-            .header("content-encoding", "zstd")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 422);
-        let text = response.text().await.unwrap();
+        let (status, _, answer) = upload(&client, &collector, SENSOR, 1, body).await;
+        assert_eq!(status, 422);
+        // The decoded message holds no escape character (JSON would carry one as \u001b).
+        let text = answer.to_string();
         assert!(text.len() < 2048, "the answer is {} bytes", text.len());
-        assert!(!text.contains('\u{1b}'), "the answer carries a raw escape: {text}");
+        let message = answer["message"].as_str().unwrap();
+        assert!(!message.contains('\u{1b}'), "the answer carries a raw escape: {text}");
         // A claimed sensor id full of escapes, on an upload and a heartbeat.
         let claimed = format!("x\u{1b}[2J{}", "y".repeat(20_000));
         let response = client
