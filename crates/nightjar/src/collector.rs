@@ -75,35 +75,15 @@ pub fn run(args: CollectorArgs) -> Result<()> {
 }
 
 fn serve(config: CollectorConfig) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let runtime = nightjar_ops::runtime("nj-collector", None).context("starting tokio")?;
     runtime.block_on(async {
         let running = nightjar_collector::start(config).await?;
         crate::say::say(&format!("nightjar collector listening on {}", running.addr));
-        shutdown_signal().await;
+        nightjar_ops::shutdown_signal().await;
         crate::say::say("nightjar collector stopping");
         running.shutdown(Duration::from_secs(30)).await?;
         Ok(())
     })
-}
-
-pub(crate) async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }
 
 /// Widest sensor id shown (valid ids have at most 64 characters).

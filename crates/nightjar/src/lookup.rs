@@ -42,7 +42,7 @@ pub enum Format {
 
 /// Run `nightjar lookup`.
 pub fn run(args: LookupArgs) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let runtime = nightjar_ops::runtime("nj-lookup", None).context("starting tokio")?;
     runtime.block_on(run_async(args))
 }
 

@@ -48,7 +48,7 @@ pub struct PublishArgs {
 
 /// Run `nightjar publish`.
 pub fn run(args: PublishArgs) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let runtime = nightjar_ops::runtime("nj-publish", None).context("starting tokio")?;
     runtime.block_on(run_async(args))
 }
 

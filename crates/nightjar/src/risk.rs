@@ -120,7 +120,7 @@ pub async fn resolve_days(
 }
 
 pub fn run(args: RiskArgs) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let runtime = nightjar_ops::runtime("nj-risk", None).context("starting tokio")?;
     runtime.block_on(run_async(args))
 }
 

@@ -32,15 +32,10 @@ pub fn run(args: SensorArgs) -> Result<()> {
     if args.check {
         return check(&config, &args);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("nj-sensor")
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = nightjar_ops::runtime("nj-sensor", Some(2)).context("starting the async runtime")?;
     runtime.block_on(async {
         let sensor = Sensor::build(config).with_context(|| format!("with {}", args.config.display()))?;
-        let snapshot = sensor.run(shutdown_signal()).await?;
+        let snapshot = sensor.run(nightjar_ops::shutdown_signal()).await?;
         print_summary(&snapshot);
         Ok(())
     })
@@ -48,8 +43,7 @@ pub fn run(args: SensorArgs) -> Result<()> {
 
 /// `--check`: one line per check on stdout, as each finishes.
 fn check(config: &SensorConfig, args: &SensorArgs) -> Result<()> {
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = nightjar_ops::runtime("nj-check", Some(1)).context("starting the async runtime")?;
     let mut print = |line: &CheckLine| {
         let mark = match line.outcome {
             Outcome::Passed => "ok",
@@ -64,22 +58,6 @@ fn check(config: &SensorConfig, args: &SensorArgs) -> Result<()> {
         .with_context(|| format!("with {}", args.config.display()))?;
     println!("check passed: {}", args.config.display());
     Ok(())
-}
-
-/// SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = interrupt => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = interrupt.await;
-        }
-    }
 }
 
 fn print_summary(s: &MetricsSnapshot) {

@@ -92,7 +92,7 @@ pub fn run(args: ServeSqlArgs) -> Result<()> {
         }
         None => {}
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let runtime = nightjar_ops::runtime("nj-serve-sql", None).context("starting tokio")?;
     runtime.block_on(serve(args, tokens_file))
 }
 
@@ -117,7 +117,7 @@ async fn serve(args: ServeSqlArgs, tokens_file: PathBuf) -> Result<()> {
     let scheme = if server.tls { "grpc+tls" } else { "grpc" };
     crate::say::say(&format!("nightjar serve-sql listening on {scheme}://{}", server.addr));
     let signalled = tokio::select! {
-        () = crate::collector::shutdown_signal() => true,
+        () = nightjar_ops::shutdown_signal() => true,
         failed = server.wait() => {
             failed?;
             false

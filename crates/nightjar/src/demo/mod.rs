@@ -37,7 +37,7 @@ pub struct DemoArgs {
 
 /// Run `nightjar demo`.
 pub fn run(args: DemoArgs) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    let runtime = nightjar_ops::runtime("nj-demo", None).context("starting tokio")?;
     runtime.block_on(run_async(args))
 }
 

@@ -62,7 +62,7 @@ pub fn parse_bytes(text: &str) -> Result<usize, String> {
 
 /// Run `nightjar sql`.
 pub fn run(args: SqlArgs) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = nightjar_ops::runtime("nj-sql", None)?;
     runtime.block_on(run_async(args))
 }
 
