@@ -43,12 +43,17 @@ fn text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
+/// The sensor id an upload names in `Nightjar-Sensor` (empty when there is none).
+fn claimed_sensor(headers: &HeaderMap) -> String {
+    headers.get(HEADER_SENSOR).map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string()).unwrap_or_default()
+}
+
 impl UploadHeaders {
     /// Checks the headers of an upload by `sensor` (the token's).
     pub fn parse(headers: &HeaderMap, sensor: &str) -> Result<UploadHeaders, Refusal> {
-        let claimed = headers.get(HEADER_SENSOR).map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string());
-        if claimed.as_deref() != Some(sensor) {
-            return Err(Refusal::wrong_sensor(sensor, claimed.as_deref().unwrap_or("")));
+        let claimed = claimed_sensor(headers);
+        if claimed != sensor {
+            return Err(Refusal::wrong_sensor(sensor, &claimed));
         }
         if text(headers, header::CONTENT_TYPE.as_str()) != Some(CONTENT_TYPE) {
             return Err(Refusal::unsupported(format!("`Content-Type` must be `{CONTENT_TYPE}`")));
@@ -129,13 +134,8 @@ async fn handle(state: &Arc<AppState>, headers: &HeaderMap, body: Body) -> Resul
         Ok(upload) => upload,
         Err(refusal) => {
             if refusal.status == StatusCode::FORBIDDEN {
-                let claimed = headers.get(HEADER_SENSOR).map(|v| String::from_utf8_lossy(v.as_bytes()).to_string());
-                state.registry.refused(
-                    &sensor,
-                    &client_text(claimed.as_deref().unwrap_or("")),
-                    &refusal.message,
-                    now_s(),
-                );
+                let claimed = claimed_sensor(headers);
+                state.registry.refused(&sensor, &client_text(&claimed), &refusal.message, now_s());
             }
             let refusal = refused(state, &sensor, None, refusal);
             return Err(refuse_unread(state, body, refusal).await);
