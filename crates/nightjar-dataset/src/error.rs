@@ -28,6 +28,65 @@ pub enum DatasetError {
     /// A batch did not have the packet record schema.
     #[error("batch does not have the packet record schema: {0}")]
     Schema(String),
+    /// The location holds no Delta log.
+    #[error("{location} is not a Nightjar table{}", if *has_data {
+        " but a dataset folder of layout version 1: turn it into a table with `nightjar convert`"
+    } else {
+        " (it has no `_delta_log` folder)"
+    })]
+    NotATable {
+        /// The location as given.
+        location: String,
+        /// Whether it holds `day=` folders (a dataset of layout version 1).
+        has_data: bool,
+    },
+    /// The location is a Delta table, but not of packets.
+    #[error("{location} is a Delta table of another schema: {reason}")]
+    ForeignTable {
+        /// The location as given.
+        location: String,
+        /// The first difference found.
+        reason: String,
+    },
+    /// Reading or writing the Delta log failed.
+    #[error("{action} the table {location}")]
+    Delta {
+        /// What was being done.
+        action: &'static str,
+        /// The location as given.
+        location: String,
+        /// The underlying error.
+        #[source]
+        source: Box<deltalake_core::DeltaTableError>,
+    },
+    /// The object store of the table could not be reached.
+    #[error("{action} {location}")]
+    Store {
+        /// What was being done.
+        action: &'static str,
+        /// The location as given.
+        location: String,
+        /// The underlying error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// The location cannot hold a table.
+    #[error("table location {location}: {reason}")]
+    Location {
+        /// The location as given.
+        location: String,
+        /// Why not.
+        reason: String,
+    },
+    /// The packet schema could not be stated as a Delta schema (a bug).
+    #[error("stating the packet schema in Delta types: {0}")]
+    Declared(String),
+    /// Another writer committed a batch of the same sensor at the same time.
+    #[error("another writer stored a batch of the same sensor in {location} at the same time")]
+    Conflict {
+        /// The location as given.
+        location: String,
+    },
     /// An Arrow kernel failed while splitting a batch.
     #[error("splitting a batch by day")]
     Arrow(#[from] arrow::error::ArrowError),

@@ -26,6 +26,16 @@ pub fn partition_dir(root: &Path, day: NaiveDate) -> PathBuf {
     root.join(format!("{DAY_PARTITION_KEY}={}", day.format("%Y-%m-%d")))
 }
 
+/// Whether `dir` has at least one `day=` folder.
+pub fn has_partitions(dir: &Path) -> bool {
+    let prefix = format!("{DAY_PARTITION_KEY}=");
+    fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .filter_map(|entry| entry.ok())
+            .any(|entry| entry.file_name().to_string_lossy().starts_with(&prefix) && entry.path().is_dir())
+    })
+}
+
 /// Remove what crashed writers left in `ROOT/_inprogress` and what an
 /// interrupted compaction left in `ROOT/_compact`. Returns how many entries.
 /// Call it only while no writer or compactor of this dataset is running.

@@ -38,11 +38,14 @@ mod error;
 mod layout;
 mod runs;
 mod sort;
+pub mod table;
 mod writer;
 
 pub use compact::{COMPACT_DIR, CompactOptions, CompactionReport, compact_day, partitions};
 pub use error::DatasetError;
 pub use layout::{
-    DAY_PARTITION_KEY, IN_PROGRESS_DIR, clean_compaction_leftovers, clean_in_progress, day_of_micros, partition_dir,
+    DAY_PARTITION_KEY, IN_PROGRESS_DIR, clean_compaction_leftovers, clean_in_progress, day_of_micros, has_partitions,
+    partition_dir,
 };
+pub use table::{AsOf, CommitNote, NewFile, PacketTable, SnapshotFiles, SnapshotStore, TableLocation};
 pub use writer::{CommittedFile, PartitionedWriter, PreparedFile, WriterOptions, file_properties, publish};

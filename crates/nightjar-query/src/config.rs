@@ -41,6 +41,8 @@ pub struct QueryConfig {
     pub target_partitions: Option<usize>,
     /// How many queries run at once; more wait for their turn (within their time limit).
     pub concurrent_queries: usize,
+    /// Which version of a Delta table to read; the latest by default, read anew by each query.
+    pub as_of: nightjar_dataset::AsOf,
 }
 
 /// By default, 16 queries run at once.
@@ -56,6 +58,7 @@ impl QueryConfig {
             limits: QueryLimits::DEFAULT,
             target_partitions: None,
             concurrent_queries: DEFAULT_CONCURRENT_QUERIES,
+            as_of: nightjar_dataset::AsOf::Latest,
         }
     }
 }

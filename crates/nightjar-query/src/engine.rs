@@ -26,6 +26,7 @@ use crate::cancel::{self, CancelFlag};
 use crate::config::{QueryConfig, QueryLimits};
 use crate::limited_stream::LimitedStream;
 use crate::runner::{self, QUERY_STACK_BYTES, QueryThreads};
+use crate::table::SnapshotInfo;
 use crate::{QueryError, functions, shape, table, views};
 
 /// The statements a read-only session allows: queries, `EXPLAIN`, `SHOW`, `DESCRIBE`.
@@ -61,6 +62,8 @@ pub struct QueryEngine {
     ctx: SessionContext,
     limits: QueryLimits,
     dataset: String,
+    /// The table version read, when the dataset is a Delta table.
+    snapshot: Option<SnapshotInfo>,
     /// Worker threads of each query (one per partition).
     threads_per_query: usize,
     /// One permit per query that may run at once.
@@ -94,7 +97,7 @@ impl QueryEngine {
             .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled))
             .build_arc()?;
         let ctx = SessionContext::new_with_config_rt(session, runtime);
-        table::register_packets(&ctx, &config.dataset)?;
+        let snapshot = table::register_packets(&ctx, &config.dataset, &config.as_of).await?;
         let country = GeoDb::country_or_embedded(config.country_db.as_deref())?;
         let asn = GeoDb::asn_or_embedded(config.asn_db.as_deref())?;
         functions::register(&ctx, Arc::new(country), Arc::new(asn));
@@ -102,7 +105,14 @@ impl QueryEngine {
         views::register(&ctx).await?;
         let partitions = ctx.state().config().target_partitions();
         let slots = Arc::new(Semaphore::new(config.concurrent_queries.max(1)));
-        Ok(QueryEngine { ctx, limits: config.limits, dataset: config.dataset, threads_per_query: partitions, slots })
+        Ok(QueryEngine {
+            ctx,
+            limits: config.limits,
+            dataset: config.dataset,
+            snapshot,
+            threads_per_query: partitions,
+            slots,
+        })
     }
 
     /// The DataFusion session, for trusted code of the project (the risk indicators). It is not
@@ -119,6 +129,12 @@ impl QueryEngine {
     /// The dataset location the engine was opened on.
     pub fn dataset(&self) -> &str {
         &self.dataset
+    }
+
+    /// The table version the engine was opened at, when the dataset is a Delta table. An engine
+    /// that follows the latest version moves on with each query; this is where it started.
+    pub fn snapshot(&self) -> Option<SnapshotInfo> {
+        self.snapshot
     }
 
     /// Splits SQL text into statements (a script may hold several, separated by `;`), and checks

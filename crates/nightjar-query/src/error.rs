@@ -15,6 +15,9 @@ pub enum QueryError {
         /// Why it cannot be opened.
         reason: String,
     },
+    /// The dataset is a table that cannot be read (not a packet table, an unreadable log).
+    #[error("cannot open the dataset")]
+    Table(#[from] nightjar_dataset::DatasetError),
     /// A statement that would change data, the schema or the session, or read files outside the dataset.
     #[error("{0}")]
     ReadOnly(String),

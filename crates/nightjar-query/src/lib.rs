@@ -34,8 +34,9 @@ pub use error::QueryError;
 pub use errors::{SqlLocation, error_location};
 pub use functions::{FUNCTIONS, FunctionDoc};
 pub use limited_stream::LimitedStream;
+pub use nightjar_dataset::AsOf;
 pub use runner::QUERY_STACK_BYTES;
-pub use table::{DAY_COLUMN, PACKETS_TABLE, packets_schema};
+pub use table::{DAY_COLUMN, PACKETS_TABLE, SnapshotInfo, packets_schema};
 pub use views::{VIEWS, View};
 
 /// DataFusion's statement type, as [`QueryEngine::parse`] returns it.
