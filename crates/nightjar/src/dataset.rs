@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use nightjar_dataset::DAY_PARTITION_KEY;
-use nightjar_query::{QueryConfig, QueryEngine};
+use nightjar_query::{AsOf, QueryConfig, QueryEngine};
 
 /// The dataset folder every command reads and `import` writes when `--data` is not given.
 pub const DEFAULT_DATASET: &str = "data";
@@ -24,6 +24,10 @@ pub struct DatasetArgs {
     /// ASN database (MaxMind format) for geo_asn() and geo_as_name(). Default: the bundled one.
     #[arg(long, value_name = "FILE.mmdb")]
     pub asn_db: Option<PathBuf>,
+    /// Read the table as it was at this version (a number) or time (RFC 3339, e.g.
+    /// 2026-11-30T12:00:00Z) instead of its latest commit.
+    #[arg(long, value_name = "VERSION|TIME")]
+    pub as_of: Option<AsOf>,
 }
 
 impl DatasetArgs {
@@ -33,6 +37,7 @@ impl DatasetArgs {
         let config = QueryConfig {
             country_db: self.country_db.clone(),
             asn_db: self.asn_db.clone(),
+            as_of: self.as_of.clone().unwrap_or_default(),
             ..QueryConfig::new(self.data.clone())
         };
         QueryEngine::open(config).await.with_context(|| format!("opening the dataset {}", self.data))

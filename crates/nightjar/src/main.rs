@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod collector;
+mod convert;
 mod dataset;
 mod demo;
 mod generate;
@@ -17,6 +18,7 @@ mod risk;
 mod say;
 mod sensor;
 mod serve_sql;
+
 mod sql;
 mod summary;
 
@@ -54,6 +56,9 @@ enum Command {
     /// Turn pcap/pcapng captures into a Parquet dataset (offline: decode,
     /// classify, write day partitions exactly as the collector does).
     Import(import::ImportArgs),
+    /// Turn a dataset folder of layout version 1 (day folders of Parquet, no
+    /// `_delta_log/`) into a Delta table in place, without rewriting a file.
+    Convert(convert::ConvertArgs),
     /// Write a pcap of realistic synthetic darknet traffic (scanners, Mirai,
     /// Masscan, ZMap, amplifier probes, DDoS backscatter, malformed frames),
     /// reproducible from a seed — for tests, demos and benchmarks.
@@ -102,6 +107,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Import(args) => import::run(args),
+        Command::Convert(args) => convert::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Collector(args) => collector::run(args),
         Command::Sensors(args) => collector::list(args),
@@ -131,8 +137,10 @@ fn main() -> ExitCode {
 /// Logs go to stderr; `NIGHTJAR_LOG` (e.g. `debug`) overrides `default_level`.
 fn init_logging(default_level: &str, format: LogFormat) {
     say::set_json(format == LogFormat::Json);
+    // The Delta kernel logs its own recoverable lookups (e.g. reading version 0 of a table) as
+    // errors; Nightjar reports what fails. `NIGHTJAR_LOG=buoyant_kernel=debug` shows them.
     let filter = tracing_subscriber::EnvFilter::try_from_env("NIGHTJAR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default_level},buoyant_kernel=off")));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),

@@ -13,6 +13,7 @@
 //! (Delta's `txn` action). Every writer reads that number before storing, and two commits that
 //! set the same id concurrently conflict, so only one of them lands.
 
+mod convert;
 mod location;
 mod schema;
 mod snapshot_store;
@@ -31,6 +32,7 @@ use deltalake_core::protocol::{DeltaOperation, SaveMode};
 use deltalake_core::{DeltaTable, DeltaTableError};
 use object_store::ObjectStore;
 
+pub use self::convert::{Converted, convert};
 pub use self::location::{TableLocation, s3_store};
 pub use self::schema::{declared_arrow_schema, declared_schema};
 pub use self::snapshot_store::{SnapshotFiles, SnapshotStore};
@@ -40,6 +42,9 @@ use crate::writer::CommittedFile;
 
 /// The folder of the Delta log inside the table.
 pub const LOG_DIR: &str = "_delta_log";
+
+/// How Nightjar names itself in the commits it writes.
+pub const DELTA_WRITER: &str = concat!("nightjar ", env!("CARGO_PKG_VERSION"));
 
 /// The prefix of the transaction id that records a sensor's highest stored batch.
 pub const SENSOR_TXN_PREFIX: &str = "nightjar-sensor:";
@@ -176,6 +181,11 @@ impl PacketTable {
             Err(DatasetError::NotATable { has_data: false, .. }) => {}
             other => return other,
         }
+        Self::create(location).await
+    }
+
+    /// Creates an empty table at `location`, or opens the one another writer created first.
+    pub(crate) async fn create(location: &TableLocation) -> Result<PacketTable, DatasetError> {
         let (log_store, _) = log_store(location)?;
         let schema = declared_schema()?;
         let created = CreateBuilder::new()

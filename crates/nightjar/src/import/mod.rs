@@ -2,9 +2,10 @@
 //! collector's path (decode, classify, enrich, write) without the network.
 //!
 //! An import adds all of its files or nothing: every capture file is opened and hashed before
-//! the dataset is touched, the Parquet files are written under `_inprogress/` and made visible
-//! only once every file was read to the end (unless `--keep-partial`), and a failed run removes
-//! what it wrote. Files already imported (same SHA-256, see [`ledger`]) are refused.
+//! the dataset is touched, the Parquet files are written under `_inprogress/`, moved into their
+//! day folders once every file was read to the end (unless `--keep-partial`), and made part of
+//! the table by one commit to its Delta log; a failed run removes what it wrote. Files already
+//! imported (same SHA-256, see [`ledger`]) are refused.
 
 mod ledger;
 
@@ -15,7 +16,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::ProgressBar;
 use nightjar_capture::{CaptureFile, FrameEvent};
-use nightjar_dataset::{IN_PROGRESS_DIR, PartitionedWriter, PreparedFile, WriterOptions};
+use nightjar_dataset::{
+    CommitNote, IN_PROGRESS_DIR, NewFile, PacketTable, PartitionedWriter, PreparedFile, TableLocation, WriterOptions,
+};
 use nightjar_geo::{Enricher, GeoDb};
 use nightjar_ops::StateLock;
 use nightjar_packet::{Prefix, PrefixSet, ResearchScanners};
@@ -31,8 +34,8 @@ pub struct ImportArgs {
     /// Capture files to read: pcap or pcapng, any supported link type.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Dataset folder to write into (created if missing); files land in
-    /// `day=YYYY-MM-DD/` partitions. `--out` is the same option.
+    /// Dataset to write into: a Delta table (created if missing); files land in
+    /// `day=YYYY-MM-DD/` partitions and one commit adds them. `--out` is the same option.
     #[arg(long = "data", visible_alias = "out", default_value = DEFAULT_DATASET, value_name = "DIR")]
     data: PathBuf,
     /// Sensor id recorded in every row.
@@ -112,12 +115,25 @@ pub fn run(args: ImportArgs) -> Result<()> {
     let created_root = !root.exists();
     let created_in_progress = !root.join(IN_PROGRESS_DIR).exists();
     std::fs::create_dir_all(&root).with_context(|| format!("creating dataset folder {}", root.display()))?;
+    let runtime = nightjar_ops::runtime("import", Some(1)).context("starting the import's runtime")?;
+    let opened = TableLocation::parse(&root.to_string_lossy())
+        .and_then(|location| runtime.block_on(PacketTable::open_or_create(&location)));
+    let mut table = match opened {
+        Ok(table) => table,
+        Err(error) => {
+            if created_root {
+                let _ = std::fs::remove_dir_all(&root);
+            }
+            return Err(error).context("opening the dataset");
+        }
+    };
     let run_id = format!(
         "import-{}-{}",
         SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0),
         std::process::id()
     );
-    let file_errors = match import_into(&args, &inputs, unreadable, &run_id, research, &enricher) {
+    let commit = |files: &[NewFile], note: CommitNote| runtime.block_on(table.append(files, note));
+    let file_errors = match import_into(&args, &inputs, unreadable, &run_id, research, &enricher, commit) {
         Ok(file_errors) => file_errors,
         Err(error) => {
             remove_leftovers(&root, &run_id, created_root, created_in_progress);
@@ -181,6 +197,7 @@ fn import_into(
     run_id: &str,
     research: ResearchScanners,
     enricher: &Enricher,
+    mut commit: impl FnMut(&[NewFile], CommitNote) -> Result<u64, nightjar_dataset::DatasetError>,
 ) -> Result<Vec<String>> {
     let root = &args.data;
     // Held until the ledger is written: two imports of one file at once cannot both pass.
@@ -267,9 +284,32 @@ fn import_into(
     let prepared: Vec<PreparedFile> = prepared?;
     let mut committed = Vec::with_capacity(prepared.len());
     for file in prepared {
-        committed.push(file.publish().context("committing Parquet files")?);
+        committed.push(file.publish().context("moving Parquet files into their day folders")?);
     }
+    let new_files = committed
+        .iter()
+        .map(|file| NewFile::from_committed(root, file))
+        .collect::<Result<Vec<_>, _>>()
+        .context("listing the files to commit")?;
     let rows: u64 = committed.iter().map(|f| f.rows).sum();
+    let mut info = serde_json::Map::new();
+    info.insert("nightjar.operation".into(), "import".into());
+    info.insert("nightjar.run".into(), run_id.into());
+    info.insert("nightjar.rows".into(), rows.into());
+    info.insert(
+        "nightjar.captures".into(),
+        inputs.iter().map(|input| serde_json::Value::from(input.sha256.clone())).collect(),
+    );
+    let version = match commit(&new_files, CommitNote { batches: Vec::new(), info }) {
+        Ok(version) => version,
+        Err(error) => {
+            // Not in the log, so no table reader sees them; folder readers would.
+            for file in &committed {
+                let _ = std::fs::remove_file(&file.path);
+            }
+            return Err(error).context("committing the files to the table");
+        }
+    };
     let imported_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     for input in inputs {
         ledger.imports.push(ImportEntry {
@@ -296,6 +336,7 @@ fn import_into(
     println!("parquet files      {:>12}", committed.len());
     println!("parquet rows       {:>12}", rows);
     println!("parquet bytes      {:>12}", bytes);
+    println!("table version      {:>12}", version);
     if rows > 0 {
         println!("bytes per record   {:>12.2}", bytes as f64 / rows as f64);
     }

@@ -46,6 +46,10 @@ pub struct SqlArgs {
     /// ASN database for geo_asn() and geo_as_name() (MaxMind format). Default: the bundled one.
     #[arg(long, value_name = "FILE.mmdb")]
     asn_db: Option<PathBuf>,
+    /// Read the table as it was at this version (a number) or time (RFC 3339, e.g.
+    /// 2026-11-30T12:00:00Z) instead of its latest commit.
+    #[arg(long, value_name = "VERSION|TIME")]
+    as_of: Option<nightjar_query::AsOf>,
     /// The most memory one query may use, e.g. 512MiB or 8GiB; beyond it the query stops with an error.
     #[arg(long, default_value = "4GiB", value_parser = parse_bytes, value_name = "SIZE")]
     memory_limit: usize,
@@ -71,6 +75,7 @@ async fn run_async(args: SqlArgs) -> Result<()> {
         country_db: args.country_db.clone(),
         asn_db: args.asn_db.clone(),
         limits: QueryLimits { memory_bytes: args.memory_limit, time: args.time_limit },
+        as_of: args.as_of.clone().unwrap_or_default(),
         ..QueryConfig::new(args.data.clone())
     };
     crate::dataset::check_location(&args.data)?;

@@ -1,0 +1,212 @@
+//! The dataset as a Delta table, end to end: `nightjar import` commits to the table's log,
+//! readers see the latest commit or the one named with `--as-of`, files outside the snapshot are
+//! never read, `nightjar convert` turns a folder of layout version 1 into a table without
+//! rewriting a file, and another engine (the Python `deltalake` package, DuckDB over its Arrow
+//! dataset) reads the same rows.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use nightjar_test_kit::harness::{Trial, trial};
+use nightjar_test_kit::prereq::{Skipped, python_imports};
+
+const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
+
+/// The tests of this module.
+pub fn tests() -> Vec<Trial> {
+    vec![
+        trial(
+            module_path!(),
+            "imports_commit_versions_that_readers_can_go_back_to",
+            imports_commit_versions_that_readers_can_go_back_to,
+        ),
+        trial(
+            module_path!(),
+            "a_version_1_folder_is_converted_without_rewriting_a_file",
+            a_version_1_folder_is_converted_without_rewriting_a_file,
+        ),
+        trial(
+            module_path!(),
+            "python_deltalake_and_duckdb_read_what_nightjar_reads",
+            python_deltalake_and_duckdb_read_what_nightjar_reads,
+        ),
+    ]
+}
+
+fn nightjar(args: &[&str]) -> Output {
+    Command::new(NIGHTJAR).args(args).output().expect("the nightjar binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = nightjar(args);
+    assert!(out.status.success(), "nightjar {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn text(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
+/// A capture of `packets` generated packets over two days.
+fn capture(dir: &Path, name: &str, packets: &str, seed: &str) -> PathBuf {
+    let path = dir.join(name);
+    ok(&["generate", "--out", text(&path), "--packets", packets, "--seed", seed, "--duration", "172800"]);
+    path
+}
+
+/// The single number a `--format csv` query prints under its header.
+fn number(data: &Path, extra: &[&str], sql: &str) -> u64 {
+    let mut args = vec!["sql", "--data", text(data), "--format", "csv", "-c", sql];
+    args.extend_from_slice(extra);
+    let out = ok(&args);
+    out.lines().nth(1).and_then(|line| line.trim().parse().ok()).unwrap_or_else(|| panic!("a number in {out:?}"))
+}
+
+fn imported_rows(summary: &str) -> u64 {
+    summary
+        .lines()
+        .find_map(|line| line.strip_prefix("parquet rows"))
+        .and_then(|rest| rest.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no row count in {summary}"))
+}
+
+fn log_versions(table: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(table.join("_delta_log"))
+        .expect("a log folder")
+        .map(|entry| entry.expect("an entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}
+
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for day in fs::read_dir(dir).expect("the dataset folder").map(|e| e.expect("an entry").path()) {
+        if day.file_name().is_some_and(|n| n.to_string_lossy().starts_with("day=")) {
+            files.extend(fs::read_dir(&day).expect("a day folder").map(|e| e.expect("an entry").path()));
+        }
+    }
+    files.sort();
+    files
+}
+
+fn imports_commit_versions_that_readers_can_go_back_to() {
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let table = work.path().join("table");
+    let first = imported_rows(&ok(&[
+        "import",
+        "-q",
+        text(&capture(work.path(), "a.pcap", "6000", "1")),
+        "--data",
+        text(&table),
+    ]));
+    let second = imported_rows(&ok(&[
+        "import",
+        "-q",
+        text(&capture(work.path(), "b.pcap", "4000", "2")),
+        "--data",
+        text(&table),
+    ]));
+    assert_eq!(
+        log_versions(&table),
+        ["00000000000000000000.json", "00000000000000000001.json", "00000000000000000002.json"],
+        "creating the table, then one commit per import"
+    );
+    let count = "SELECT count(*) FROM packets";
+    assert_eq!(number(&table, &[], count), first + second);
+    assert_eq!(number(&table, &["--as-of", "1"], count), first);
+    assert_eq!(number(&table, &["--as-of", "0"], count), 0);
+
+    // A file in a day folder that no commit names (a writer that died before committing) is not
+    // part of the table.
+    let files = parquet_files(&table);
+    let orphan = files[0].with_file_name("part-orphan-0.parquet");
+    fs::copy(&files[0], &orphan).expect("a copy");
+    assert_eq!(number(&table, &[], count), first + second, "the uncommitted copy is not read");
+
+    let refused = nightjar(&["sql", "--data", text(&table), "--as-of", "9", "-c", count]);
+    assert!(!refused.status.success(), "a version that does not exist is refused");
+    let refused = nightjar(&["sql", "--data", text(&table), "--as-of", "last week", "-c", count]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("neither a table version"));
+}
+
+fn a_version_1_folder_is_converted_without_rewriting_a_file() {
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let table = work.path().join("table");
+    let rows = imported_rows(&ok(&[
+        "import",
+        "-q",
+        text(&capture(work.path(), "a.pcap", "5000", "3")),
+        "--data",
+        text(&table),
+    ]));
+    // The same files without a log: a dataset of layout version 1.
+    let old = work.path().join("old");
+    fs::create_dir_all(&old).expect("a folder");
+    for file in parquet_files(&table) {
+        let day = old.join(file.parent().and_then(Path::file_name).expect("a day folder"));
+        fs::create_dir_all(&day).expect("a day folder");
+        fs::copy(&file, day.join(file.file_name().expect("a name"))).expect("a copy");
+    }
+    let before: Vec<(PathBuf, Vec<u8>)> =
+        parquet_files(&old).into_iter().map(|f| (f.clone(), fs::read(&f).expect("read"))).collect();
+
+    let count = "SELECT count(*) FROM packets";
+    assert_eq!(number(&old, &[], count), rows, "a version 1 folder is still read");
+    let refused = nightjar(&["import", "-q", text(&capture(work.path(), "b.pcap", "100", "4")), "--data", text(&old)]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("nightjar convert"), "the refusal names the way out: {stderr}");
+    let refused = nightjar(&["sql", "--data", text(&old), "--as-of", "0", "-c", count]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--as-of needs a Delta table"));
+
+    let said = ok(&["convert", text(&old)]);
+    assert!(said.contains("is now a Delta table") && said.contains("1 sensor recorded"), "{said}");
+    assert_eq!(number(&old, &[], count), rows);
+    let after: Vec<(PathBuf, Vec<u8>)> =
+        parquet_files(&old).into_iter().map(|f| (f.clone(), fs::read(&f).expect("read"))).collect();
+    assert_eq!(before, after, "no data file was rewritten, added or removed");
+    let again = nightjar(&["convert", text(&old)]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("it is a table already"));
+}
+
+fn python_deltalake_and_duckdb_read_what_nightjar_reads() -> Result<(), Skipped> {
+    python_imports("delta_table::python_deltalake", "deltalake, duckdb", "pip install deltalake duckdb")?;
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let table = work.path().join("table");
+    ok(&["import", "-q", text(&capture(work.path(), "a.pcap", "8000", "5")), "--data", text(&table)]);
+    ok(&["import", "-q", text(&capture(work.path(), "b.pcap", "3000", "6")), "--data", text(&table)]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/readers/delta_check.py");
+    let out = Command::new("python3").arg(&script).arg(&table).output().expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from the reader");
+
+    assert_eq!(seen["version"], 2);
+    assert_eq!(seen["partitions"], serde_json::json!(["day"]));
+    assert_eq!(seen["rows"], number(&table, &[], "SELECT count(*) FROM packets"));
+    assert_eq!(seen["first_version_rows"], number(&table, &["--as-of", "1"], "SELECT count(*) FROM packets"));
+    // Unsigned columns are declared wider in the log, so values above the signed range survive.
+    assert_eq!(seen["max_tcp_seq"], number(&table, &[], "SELECT max(tcp_seq) FROM packets"));
+    assert_eq!(seen["max_dst_port"], number(&table, &[], "SELECT max(dst_port) FROM packets"));
+    let ours = ok(&[
+        "sql",
+        "--data",
+        text(&table),
+        "--format",
+        "csv",
+        "-c",
+        "SELECT coalesce(country, '') AS country, count(DISTINCT src_ip) AS sources FROM packets GROUP BY 1 ORDER BY 1",
+    ]);
+    let ours: Vec<serde_json::Value> = ours
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let (country, sources) = line.rsplit_once(',').expect("two columns");
+            serde_json::json!([country, sources.parse::<u64>().expect("a count")])
+        })
+        .collect();
+    assert_eq!(seen["per_country"], serde_json::Value::Array(ours), "per-country distinct sources agree");
+    Ok(())
+}
