@@ -63,6 +63,11 @@ fn number(data: &Path, extra: &[&str], sql: &str) -> u64 {
     out.lines().nth(1).and_then(|line| line.trim().parse().ok()).unwrap_or_else(|| panic!("a number in {out:?}"))
 }
 
+/// Imports a generated capture into `table`; returns the rows it stored.
+fn import(work: &Path, table: &Path, name: &str, packets: &str, seed: &str) -> u64 {
+    imported_rows(&ok(&["import", "-q", text(&capture(work, name, packets, seed)), "--data", text(table)]))
+}
+
 fn imported_rows(summary: &str) -> u64 {
     summary
         .lines()
@@ -95,20 +100,8 @@ fn parquet_files(dir: &Path) -> Vec<PathBuf> {
 fn imports_commit_versions_that_readers_can_go_back_to() {
     let work = tempfile::tempdir().expect("a temporary folder");
     let table = work.path().join("table");
-    let first = imported_rows(&ok(&[
-        "import",
-        "-q",
-        text(&capture(work.path(), "a.pcap", "6000", "1")),
-        "--data",
-        text(&table),
-    ]));
-    let second = imported_rows(&ok(&[
-        "import",
-        "-q",
-        text(&capture(work.path(), "b.pcap", "4000", "2")),
-        "--data",
-        text(&table),
-    ]));
+    let first = import(work.path(), &table, "a.pcap", "6000", "1");
+    let second = import(work.path(), &table, "b.pcap", "4000", "2");
     assert_eq!(
         log_versions(&table),
         ["00000000000000000000.json", "00000000000000000001.json", "00000000000000000002.json"],
@@ -135,13 +128,7 @@ fn imports_commit_versions_that_readers_can_go_back_to() {
 fn a_version_1_folder_is_converted_without_rewriting_a_file() {
     let work = tempfile::tempdir().expect("a temporary folder");
     let table = work.path().join("table");
-    let rows = imported_rows(&ok(&[
-        "import",
-        "-q",
-        text(&capture(work.path(), "a.pcap", "5000", "3")),
-        "--data",
-        text(&table),
-    ]));
+    let rows = import(work.path(), &table, "a.pcap", "5000", "3");
     // The same files without a log: a dataset of layout version 1.
     let old = work.path().join("old");
     fs::create_dir_all(&old).expect("a folder");
@@ -176,8 +163,8 @@ fn python_deltalake_and_duckdb_read_what_nightjar_reads() -> Result<(), Skipped>
     python_imports("delta_table::python_deltalake", "deltalake, duckdb", "pip install deltalake duckdb")?;
     let work = tempfile::tempdir().expect("a temporary folder");
     let table = work.path().join("table");
-    ok(&["import", "-q", text(&capture(work.path(), "a.pcap", "8000", "5")), "--data", text(&table)]);
-    ok(&["import", "-q", text(&capture(work.path(), "b.pcap", "3000", "6")), "--data", text(&table)]);
+    import(work.path(), &table, "a.pcap", "8000", "5");
+    import(work.path(), &table, "b.pcap", "3000", "6");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/readers/delta_check.py");
     let out = Command::new("python3").arg(&script).arg(&table).output().expect("python3 runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
