@@ -1,4 +1,4 @@
-//! The Prometheus endpoint: `GET /metrics` in text format 0.0.4.
+//! The Prometheus endpoint: `GET /metrics` in the OpenMetrics text format.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,5 +30,5 @@ pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
 }
 
 async fn render(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.snapshot().prometheus())
+    ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.render())
 }

@@ -114,7 +114,7 @@ impl CaptureLoop {
     /// Adds what the kernel dropped since the last look to the counters.
     fn publish_kernel_drops(&mut self) {
         if let Some(dropped) = self.source.kernel_drops() {
-            self.metrics.kernel_dropped.add(dropped);
+            self.metrics.kernel_dropped.inc_by(dropped);
         }
     }
 

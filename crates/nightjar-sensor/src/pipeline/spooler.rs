@@ -49,7 +49,7 @@ pub(crate) fn spool_batch(
     let rows = batch.num_rows() as u64;
     let lost = |what: &str, error: &dyn std::fmt::Display, disk_full: bool| {
         metrics.spool_write_errors.inc();
-        metrics.spool_write_lost_rows.add(rows);
+        metrics.spool_write_lost_rows.inc_by(rows);
         if disk_full {
             tracing::error!(rows, error = %error, "spool disk full: {what} failed, these rows are lost; the sensor goes on and retries with the next batch");
         } else {
@@ -74,8 +74,8 @@ pub(crate) fn spool_batch(
     match spool.push(seq, rows as u32, body) {
         Ok(Push::Spooled { bytes }) => {
             metrics.spooled_batches.inc();
-            metrics.spooled_rows.add(rows);
-            metrics.spooled_bytes.add(bytes);
+            metrics.spooled_rows.inc_by(rows);
+            metrics.spooled_bytes.inc_by(bytes);
             tracing::debug!(seq, rows, bytes, "batch spooled");
             Some(seq)
         }

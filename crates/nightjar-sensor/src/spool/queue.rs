@@ -193,7 +193,7 @@ impl Spool {
         if !self.make_room(&mut state, size) {
             tracing::error!(seq, rows, bytes = size, max_bytes = self.max_bytes, "spool full: dropping the new batch");
             self.metrics.dropped_spool_full_batches.inc();
-            self.metrics.dropped_spool_full_rows.add(u64::from(rows));
+            self.metrics.dropped_spool_full_rows.inc_by(u64::from(rows));
             return Ok(Push::Dropped);
         }
         let io = |action, path: &Path| {
@@ -241,7 +241,7 @@ impl Spool {
             state.index.remove(&seq);
             state.bytes -= entry.bytes;
             self.metrics.dropped_spool_full_batches.inc();
-            self.metrics.dropped_spool_full_rows.add(u64::from(entry.rows));
+            self.metrics.dropped_spool_full_rows.inc_by(u64::from(entry.rows));
             tracing::warn!(seq, rows = entry.rows, "spool full: dropped the oldest batch");
         }
         true

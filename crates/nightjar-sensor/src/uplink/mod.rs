@@ -106,7 +106,7 @@ impl Uplink {
                         self.metrics.duplicate_batches.inc();
                     } else {
                         self.metrics.uploaded_batches.inc();
-                        self.metrics.uploaded_rows.add(u64::from(batch.rows));
+                        self.metrics.uploaded_rows.inc_by(u64::from(batch.rows));
                     }
                     tracing::debug!(seq = batch.seq, rows = batch.rows, duplicate, "batch acknowledged");
                     self.spool_op(move |spool| spool.acknowledge(batch.seq)).await;
@@ -239,7 +239,7 @@ impl Uplink {
             "the collector refused this batch for good; moved to the spool's rejected/ folder"
         );
         self.metrics.rejected_batches.inc();
-        self.metrics.rejected_rows.add(u64::from(batch.rows));
+        self.metrics.rejected_rows.inc_by(u64::from(batch.rows));
         let (seq, note) = (batch.seq, format!("seq {} ({} rows): {why}", batch.seq, batch.rows));
         self.spool_op(move |spool| spool.reject(seq, &note)).await;
     }
@@ -260,7 +260,9 @@ impl Uplink {
         let done =
             tokio::task::spawn_blocking(move || split_batch(&spool, &batch, level).map_err(|e| (batch, e))).await;
         match done {
-            Ok(Ok(())) => metrics.split_batches.inc(),
+            Ok(Ok(())) => {
+                metrics.split_batches.inc();
+            }
             Ok(Err((batch, problem))) => {
                 tracing::error!(seq = batch.seq, problem, "cannot split the batch");
                 self.reject(&batch, &format!("{why}; splitting failed: {problem}")).await;
