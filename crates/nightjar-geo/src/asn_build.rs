@@ -17,7 +17,7 @@ use std::time::SystemTime;
 
 use mmdb_writer::{IpVersion, Ipv4Aliasing, Value, Writer};
 
-use crate::asn_csv::{AsnRow, RowError, is_header, parse_row};
+use crate::asn_csv::{AsnRow, RowError, RowParser, is_header};
 
 /// The `database_type` of the databases built here. MaxMind readers that
 /// check the type by substring before an ASN lookup (Python's `geoip2`)
@@ -252,6 +252,7 @@ impl AsnDbBuilder {
         self.files.push(file.into());
         let mut bytes = Vec::new();
         let mut line = 0;
+        let mut parser = RowParser::default();
         loop {
             bytes.clear();
             let read = csv
@@ -269,7 +270,7 @@ impl AsnDbBuilder {
             if text.trim().is_empty() || (line == 1 && is_header(text)) {
                 continue;
             }
-            let row = parse_row(text).map_err(|problem| AsnBuildError::Row {
+            let row = parser.parse(text).map_err(|problem| AsnBuildError::Row {
                 file: self.files[file_index].clone(),
                 line,
                 problem,

@@ -8,12 +8,16 @@
 //!
 //! Four fields — `ip_range_start`, `ip_range_end` (an inclusive range, both
 //! ends of one family), `autonomous_system_number`,
-//! `autonomous_system_organization` — with RFC 4180 quoting (a field holding
-//! a comma is quoted; a quote inside it is doubled). Spaces around a field
-//! are dropped, also inside the quotes of an organisation. The published files
-//! have no header line; one naming the fields is accepted. The package's
-//! `-num` files, which write addresses as decimal numbers, are refused: a
-//! number does not say which family it belongs to.
+//! `autonomous_system_organization` — in RFC 4180 CSV, split by the `csv`
+//! crate's parser (`csv-core`) a line at a time: a field holding a comma is
+//! quoted, a quote inside it is doubled, and a quoted field must close on its
+//! line (the files never break one; a break inside quotes is the sign of a
+//! quote left open). Text after a closing quote joins the field (`"a"b` is
+//! `ab`), and a field opening with a space is not a quoted one. Spaces around
+//! a field are dropped, also inside the quotes of an organisation. The
+//! published files have no header line; one naming the fields is accepted.
+//! The package's `-num` files, which write addresses as decimal numbers, are
+//! refused: a number does not say which family it belongs to.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -39,12 +43,9 @@ pub enum RowError {
          autonomous_system_organization), found {0}"
     )]
     FieldCount(usize),
-    /// A field opens a quote that the line does not close.
+    /// A quoted field runs over a line break: a quote left open.
     #[error("a quoted field is not closed on this line (fields spanning lines are not supported)")]
     UnclosedQuote,
-    /// Something other than a comma follows a quoted field.
-    #[error("text follows the closing quote of field {0}; a quote inside a quoted field is written twice (\"\")")]
-    TextAfterQuote(usize),
     /// An address written as a decimal number, as in the `-num` files.
     #[error(
         "{field} `{value}` is a number, not an IP address: the `-num` CSV files are not supported, \
@@ -101,12 +102,70 @@ pub(crate) fn is_header(line: &str) -> bool {
     line.trim_start_matches([' ', '\t', '"']).to_ascii_lowercase().starts_with("ip_range_start")
 }
 
-/// Parse one line (without its line break).
+/// Parses lines with the `csv` crate's parser (`csv-core`), one reader and
+/// its buffers reused from line to line.
+pub(crate) struct RowParser {
+    reader: csv_core::Reader,
+    /// The fields' text, unquoted, one after the other.
+    text: Vec<u8>,
+    /// Where each field ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl Default for RowParser {
+    fn default() -> Self {
+        let reader = csv_core::ReaderBuilder::new().terminator(csv_core::Terminator::Any(b'\n')).build();
+        RowParser { reader, text: Vec::new(), ends: Vec::new() }
+    }
+}
+
+impl RowParser {
+    /// Parse one line (without its line break).
+    pub(crate) fn parse(&mut self, line: &str) -> Result<AsnRow, RowError> {
+        let fields = self.split(line)?;
+        parse_fields(&fields)
+    }
+
+    /// The fields of `line`, unquoted.
+    fn split(&mut self, line: &str) -> Result<Vec<Cow<'_, str>>, RowError> {
+        if line.is_empty() {
+            return Err(RowError::FieldCount(0));
+        }
+        // Unquoting never lengthens a line, and each comma ends one field.
+        self.text.resize(line.len() + 1, 0);
+        self.ends.resize(line.len() + 2, 0);
+        self.reader.reset();
+        let (_, _, text_len, fields) = self.reader.read_record(line.as_bytes(), &mut self.text, &mut self.ends);
+        // The line break ends the record, unless a quote left open takes it into a field.
+        let (ending, _, more_text, more_fields) =
+            self.reader.read_record(b"\n", &mut self.text[text_len..], &mut self.ends[fields..]);
+        if ending != csv_core::ReadRecordResult::Record {
+            return Err(RowError::UnclosedQuote);
+        }
+        let text = &self.text[..text_len + more_text];
+        let mut start = 0;
+        let fields = self.ends[..fields + more_fields].iter().map(|&end| {
+            // Fields are pieces of a `str` cut at ASCII quotes and commas: UTF-8 still.
+            let field = String::from_utf8_lossy(&text[start..end]);
+            start = end;
+            field
+        });
+        Ok(fields.collect())
+    }
+}
+
+/// Parse one line with a parser of its own.
+#[cfg(test)]
 pub(crate) fn parse_row(line: &str) -> Result<AsnRow, RowError> {
-    let fields = split_fields(line)?;
-    let [start, end, number, organization] = fields.as_slice() else {
+    RowParser::default().parse(line)
+}
+
+/// Parse one row's fields.
+fn parse_fields(fields: &[Cow<'_, str>]) -> Result<AsnRow, RowError> {
+    let [start, end, number, organization] = fields else {
         return Err(RowError::FieldCount(fields.len()));
     };
+    let [start, end, number] = [start, end, number].map(|field| field.trim_matches([' ', '\t']));
     // An IPv4-mapped IPv6 address is an IPv4 address, as everywhere in Nightjar.
     let first = parse_addr("ip_range_start", start)?.to_canonical();
     let last = parse_addr("ip_range_end", end)?.to_canonical();
@@ -136,55 +195,6 @@ fn parse_addr(field: &'static str, value: &str) -> Result<IpAddr, RowError> {
             RowError::BadAddress { field, value }
         }
     })
-}
-
-/// Split a line into fields, undoing RFC 4180 quoting. Unquoted fields are
-/// trimmed of spaces and tabs; quoted ones are kept as written.
-fn split_fields(line: &str) -> Result<Vec<Cow<'_, str>>, RowError> {
-    let mut fields = Vec::with_capacity(4);
-    let mut rest = line;
-    loop {
-        let field_number = fields.len() + 1;
-        let Some(quoted) = rest.trim_start_matches([' ', '\t']).strip_prefix('"') else {
-            match rest.split_once(',') {
-                Some((field, after)) => {
-                    fields.push(Cow::Borrowed(field.trim_matches([' ', '\t'])));
-                    rest = after;
-                    continue;
-                }
-                None => {
-                    fields.push(Cow::Borrowed(rest.trim_matches([' ', '\t'])));
-                    return Ok(fields);
-                }
-            }
-        };
-        let (value, after) = unquote(quoted)?;
-        fields.push(Cow::Owned(value));
-        let after = after.trim_start_matches([' ', '\t']);
-        match after.strip_prefix(',') {
-            Some(next) => rest = next,
-            None if after.is_empty() => return Ok(fields),
-            None => return Err(RowError::TextAfterQuote(field_number)),
-        }
-    }
-}
-
-/// The value of a quoted field whose opening quote is already consumed, and
-/// the text after its closing quote.
-fn unquote(quoted: &str) -> Result<(String, &str), RowError> {
-    let mut value = String::with_capacity(quoted.len());
-    let mut rest = quoted;
-    loop {
-        let (chunk, after) = rest.split_once('"').ok_or(RowError::UnclosedQuote)?;
-        value.push_str(chunk);
-        match after.strip_prefix('"') {
-            Some(after_doubled) => {
-                value.push('"');
-                rest = after_doubled;
-            }
-            None => return Ok((value, after)),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -230,7 +240,7 @@ mod tests {
     #[test]
     fn spaces_around_fields_and_quoted_addresses() {
         assert_eq!(
-            parse_row(r#" 1.0.0.0 , "1.0.0.255", 13335 ,  "Cloudflare, Inc."  "#),
+            parse_row(r#" 1.0.0.0 ,"1.0.0.255", 13335 ,"Cloudflare, Inc."  "#),
             Ok(row("1.0.0.0", "1.0.0.255", 13335, Some("Cloudflare, Inc.")))
         );
         assert_eq!(parse_row(r#"1.0.0.0,1.0.0.255,1,"""""#), Ok(row("1.0.0.0", "1.0.0.255", 1, Some("\""))));
@@ -241,6 +251,17 @@ mod tests {
         );
         assert_eq!(parse_row(r#"1.0.0.0,1.0.0.255,1," Name ""#), Ok(row("1.0.0.0", "1.0.0.255", 1, Some("Name"))));
         assert_eq!(parse_row(r#"1.0.0.0,1.0.0.255,1,"  ""#), Ok(row("1.0.0.0", "1.0.0.255", 1, None)));
+    }
+
+    #[test]
+    fn quotes_are_read_as_the_csv_crate_reads_them() {
+        // A field opening with a space is not quoted: its comma splits it.
+        assert_eq!(parse_row(r#"1.0.0.0,1.0.0.255,1, "Example, Inc.""#), Err(RowError::FieldCount(5)));
+        // Text after a closing quote joins the field.
+        assert_eq!(
+            parse_row(r#"1.0.0.0,1.0.0.255,1,"LLC "SPUTNIK"""#),
+            Ok(row("1.0.0.0", "1.0.0.255", 1, Some(r#"LLC SPUTNIK"""#)))
+        );
     }
 
     #[test]
@@ -260,9 +281,8 @@ mod tests {
         let error = |line: &str| parse_row(line).expect_err(line);
         assert_eq!(error("1.0.0.0,1.0.0.255,13335"), RowError::FieldCount(3));
         assert_eq!(error("1.0.0.0,1.0.0.255,13335,a,b"), RowError::FieldCount(5));
-        assert_eq!(error(""), RowError::FieldCount(1));
+        assert_eq!(error(""), RowError::FieldCount(0));
         assert_eq!(error(r#"1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."#), RowError::UnclosedQuote);
-        assert_eq!(error(r#"1.0.0.0,1.0.0.255,13335,"LLC "SPUTNIK"""#), RowError::TextAfterQuote(4));
         assert_eq!(
             error("16777216,16777471,13335,x"),
             RowError::NumericAddress { field: "ip_range_start", value: "16777216".into() }
