@@ -21,6 +21,7 @@ pub mod sensor_state;
 pub mod server;
 mod state_file;
 pub mod store;
+pub mod table_sink;
 pub mod tokens;
 mod upload;
 

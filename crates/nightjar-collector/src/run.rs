@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use axum_server::tls_rustls::RustlsConfig;
+use nightjar_dataset::{AsOf, PacketTable, TableLocation};
 use nightjar_geo::{Enricher, GeoDb};
 use nightjar_ops::error_chain;
 use tokio::sync::Semaphore;
@@ -21,6 +22,7 @@ use crate::rate_limited::RateLimited;
 use crate::registry::Registry;
 use crate::server::{AppState, router};
 use crate::store::Store;
+use crate::table_sink::TableSink;
 use crate::tokens::TokenDirectory;
 
 /// Why the collector could not start or stopped.
@@ -32,6 +34,9 @@ pub enum RunError {
     /// A geo database could not be opened.
     #[error(transparent)]
     Geo(#[from] nightjar_geo::GeoError),
+    /// The dataset is a Delta table that cannot be opened or compacted.
+    #[error("opening the dataset's table")]
+    Table(#[source] nightjar_dataset::DatasetError),
     /// The TLS certificate or key could not be loaded.
     #[error("loading TLS certificate {cert} and key {key}")]
     Tls {
@@ -126,7 +131,15 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, RunError
     // Reloaded while running: each batch enriches with the databases current when it started.
     let enricher = Arc::new(ArcSwap::from_pointee(open_enricher(&config)?));
     let registry = Arc::new(Registry::open(&config.state_dir).with_silent_after(config.silent_after_s));
-    let store = Arc::new(Store::new(config.dataset_dir.clone(), ledger, Arc::clone(&enricher), config.limits));
+    let mut store = Store::new(config.dataset_dir.clone(), ledger, Arc::clone(&enricher), config.limits);
+    if config.dataset_dir.join(nightjar_dataset::table::LOG_DIR).is_dir() {
+        let location = TableLocation::parse(&config.dataset_dir.to_string_lossy()).map_err(RunError::Table)?;
+        let table = PacketTable::open(&location, &AsOf::Latest).await.map_err(RunError::Table)?;
+        tracing::info!(version = table.version(), "committing batches to the Delta table");
+        let root = location.local_dir.clone().unwrap_or_else(|| config.dataset_dir.clone());
+        store = store.with_table(TableSink::new(table, root, tokio::runtime::Handle::current()));
+    }
+    let store = Arc::new(store);
     let state = Arc::new(AppState {
         store: Arc::clone(&store),
         tokens: Arc::new(TokenDirectory::new(&config.state_dir)),
@@ -206,7 +219,12 @@ async fn housekeeping(
         {
             last_compaction = tokio::time::Instant::now();
             let (root, lock, min_files) = (config.dataset_dir.clone(), store.publish_lock(), config.compact_min_files);
-            let compacted = tokio::task::spawn_blocking(move || compact_all(&root, &lock, min_files)).await;
+            let store = Arc::clone(&store);
+            let compacted = tokio::task::spawn_blocking(move || match store.table() {
+                Some(table) => table.compact_all(min_files),
+                None => compact_all(&root, &lock, min_files),
+            })
+            .await;
             if let Ok(Err(error)) = compacted {
                 tracing::warn!(error = %error_chain(&error), "compaction failed; the small files stay as they are");
             }

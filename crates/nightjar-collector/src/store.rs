@@ -15,6 +15,7 @@ use nightjar_record::wire::{self, DecodeLimits, RowExpectations, WireError};
 
 use crate::config::Limits;
 use crate::ledger::{Accepted, BatchDigest, Ledger, LedgerError, WRITER_PREFIX};
+use crate::table_sink::{Committed, TableSink, remove_files};
 
 /// What became of an upload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +84,8 @@ pub struct Store {
     sensor_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     /// Held shared while publishing, exclusively by compaction's swap.
     publish_lock: Arc<RwLock<()>>,
+    /// The Delta table the batches are committed to, when the dataset is one.
+    table: Option<TableSink>,
 }
 
 impl Store {
@@ -95,7 +98,20 @@ impl Store {
             limits,
             sensor_locks: Mutex::new(HashMap::new()),
             publish_lock: Arc::new(RwLock::new(())),
+            table: None,
         }
+    }
+
+    /// Commits batches to `table` (the dataset folder's Delta table) instead of publishing
+    /// files into a plain folder.
+    pub fn with_table(mut self, table: TableSink) -> Self {
+        self.table = Some(table);
+        self
+    }
+
+    /// The Delta table the store commits to, if its dataset is one.
+    pub fn table(&self) -> Option<&TableSink> {
+        self.table.as_ref()
     }
 
     /// The lock compaction takes exclusively to swap a partition.
@@ -122,9 +138,13 @@ impl Store {
             DecodeLimits { max_decompressed_bytes: self.limits.max_decompressed_bytes, max_rows: self.limits.max_rows };
         let ipc = wire::inflate(upload.body, upload.zstd, limits)?;
         let digest = BatchDigest::of(&ipc);
+        let in_table = match &self.table {
+            Some(table) => table.stored_seq(upload.sensor)?.is_some_and(|stored| stored >= upload.batch_seq),
+            None => false,
+        };
         match self.accepted(upload.sensor, upload.batch_seq, &digest) {
-            Accepted::No => {}
-            Accepted::Same | Accepted::Unknown => return Ok(Stored::Duplicate),
+            Accepted::No if !in_table => {}
+            Accepted::No | Accepted::Same | Accepted::Unknown => return Ok(Stored::Duplicate),
             Accepted::Different => return Err(StoreError::Conflict { batch_seq: upload.batch_seq }),
         }
         let batches = wire::decode_ipc(ipc, limits)?;
@@ -140,7 +160,13 @@ impl Store {
 
         let enricher = self.enricher.load_full();
         // `+` cannot occur in a sensor id, so no two sensors' files can share a name.
-        let writer_id = format!("{WRITER_PREFIX}{}+{}", upload.sensor, upload.batch_seq);
+        let mut writer_id = format!("{WRITER_PREFIX}{}+{}", upload.sensor, upload.batch_seq);
+        if self.table.is_some() {
+            // Collectors sharing a table may both write this batch: their files must not collide.
+            let stamp =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+            writer_id = format!("{writer_id}-{stamp:x}{:x}", std::process::id());
+        }
         let options = WriterOptions { max_rows_per_file: usize::MAX, ..WriterOptions::default() };
         let mut writer = PartitionedWriter::new(&self.dataset_dir, &writer_id, options)?;
         let mut rows = 0u64;
@@ -158,6 +184,9 @@ impl Store {
                 return Err(error);
             }
         };
+        if let Some(table) = &self.table {
+            return self.commit_to_table(table, upload, rows, prepared, &digest);
+        }
         let recorded = self.ledger.lock().unwrap_or_else(|p| p.into_inner()).record(
             upload.sensor,
             upload.batch_seq,
@@ -176,6 +205,56 @@ impl Store {
         let _shared = self.publish_lock.read().unwrap_or_else(|p| p.into_inner());
         for file in prepared {
             file.publish()?;
+        }
+        Ok(Stored::New { rows })
+    }
+}
+
+impl Store {
+    /// The table path of [`Store::store`]: the files go into their day folders, one commit adds
+    /// them, then the ledger keeps the batch's digest for telling a resent batch from a
+    /// renumbered one.
+    fn commit_to_table(
+        &self,
+        table: &TableSink,
+        upload: &Upload<'_>,
+        rows: u64,
+        prepared: Vec<nightjar_dataset::PreparedFile>,
+        digest: &BatchDigest,
+    ) -> Result<Stored, StoreError> {
+        let mut published = Vec::with_capacity(prepared.len());
+        for file in &prepared {
+            match file.clone().publish() {
+                Ok(committed) => published.push(committed),
+                Err(error) => {
+                    remove_files(&published);
+                    for file in &prepared {
+                        let _ = std::fs::remove_file(&file.temp_path);
+                    }
+                    return Err(error.into());
+                }
+            }
+        }
+        match table.commit(upload.sensor, upload.batch_seq, rows, &published) {
+            Ok(Committed::Stored(version)) => {
+                tracing::debug!(sensor = upload.sensor, batch_seq = upload.batch_seq, version, "committed");
+            }
+            Ok(Committed::AlreadyStored) => return Ok(Stored::Duplicate),
+            Err(error) => {
+                remove_files(&published);
+                return Err(error.into());
+            }
+        }
+        let recorded = self.ledger.lock().unwrap_or_else(|p| p.into_inner()).record(
+            upload.sensor,
+            upload.batch_seq,
+            rows,
+            &prepared,
+            digest,
+        );
+        if let Err(error) = recorded {
+            // Stored all the same: the table says so. Only the digest for a later comparison is lost.
+            tracing::warn!(sensor = upload.sensor, batch_seq = upload.batch_seq, error = %nightjar_ops::error_chain(&error), "batch stored, but its digest could not be kept");
         }
         Ok(Stored::New { rows })
     }

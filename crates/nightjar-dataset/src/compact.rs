@@ -124,7 +124,7 @@ fn list_files(dir: &Path) -> Result<Vec<(String, u64)>, DatasetError> {
     Ok(files)
 }
 
-fn rows_of(path: &Path) -> Result<u64, DatasetError> {
+pub(crate) fn rows_of(path: &Path) -> Result<u64, DatasetError> {
     let file = File::open(path).map_err(io("opening", path))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|source| DatasetError::Parquet { path: path.into(), source })?;
@@ -206,7 +206,7 @@ pub fn compact_day(
 }
 
 /// Write sorted rows as files of at most `max_rows_per_file` rows into `dir`.
-fn write_merged(
+pub(crate) fn write_merged(
     dir: &Path,
     merged: &arrow::record_batch::RecordBatch,
     stamp: u128,

@@ -81,8 +81,9 @@ pub enum DatasetError {
     /// The packet schema could not be stated as a Delta schema (a bug).
     #[error("stating the packet schema in Delta types: {0}")]
     Declared(String),
-    /// Another writer committed a batch of the same sensor at the same time.
-    #[error("another writer stored a batch of the same sensor in {location} at the same time")]
+    /// Another writer's commit made this one impossible: it stored a batch of the same sensor,
+    /// or removed a file this commit removes, at the same time.
+    #[error("another writer changed {location} at the same time (the same sensor's batch, or the same files)")]
     Conflict {
         /// The location as given.
         location: String,

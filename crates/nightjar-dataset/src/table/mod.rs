@@ -13,6 +13,7 @@
 //! (Delta's `txn` action). Every writer reads that number before storing, and two commits that
 //! set the same id concurrently conflict, so only one of them lands.
 
+mod compact;
 mod convert;
 mod location;
 mod schema;
@@ -104,13 +105,19 @@ impl NewFile {
     }
 
     fn add_action(&self, now_ms: i64) -> Action {
+        self.add_action_with(now_ms, true)
+    }
+
+    /// The `add` of this file; `data_change` is false when it holds rows the table had already
+    /// (a compaction's merged file).
+    fn add_action_with(&self, now_ms: i64, data_change: bool) -> Action {
         let stats = serde_json::json!({ "numRecords": self.rows }).to_string();
         Action::Add(Add {
             path: encode_path(&self.path),
             partition_values: HashMap::from([(DAY_PARTITION_KEY.to_owned(), Some(self.day.clone()))]),
             size: i64::try_from(self.bytes).unwrap_or(i64::MAX),
             modification_time: now_ms,
-            data_change: true,
+            data_change,
             stats: Some(stats),
             tags: None,
             deletion_vector: None,
@@ -280,6 +287,16 @@ impl PacketTable {
             partition_by: Some(vec![DAY_PARTITION_KEY.to_owned()]),
             predicate: None,
         };
+        self.commit_actions(actions, properties, operation).await
+    }
+
+    /// Commits `actions` with `properties` as `operation`; the new version on success.
+    pub(crate) async fn commit_actions(
+        &mut self,
+        actions: Vec<Action>,
+        properties: CommitProperties,
+        operation: DeltaOperation,
+    ) -> Result<u64, DatasetError> {
         let state =
             self.table.snapshot().map_err(|source| delta_error("reading the snapshot of", &self.location, source))?;
         let committed = CommitBuilder::from(properties)
@@ -292,7 +309,7 @@ impl PacketTable {
                 self.table.state = Some(finalized.snapshot());
                 Ok(version)
             }
-            Err(DeltaTableError::Transaction { source }) if is_txn_conflict(&source) => {
+            Err(DeltaTableError::Transaction { source }) if is_conflict(&source) => {
                 Err(DatasetError::Conflict { location: self.location.given.clone() })
             }
             Err(source) => Err(delta_error("committing to", &self.location, source)),
@@ -314,9 +331,11 @@ impl PacketTable {
     }
 }
 
-fn is_txn_conflict(error: &deltalake_core::kernel::transaction::TransactionError) -> bool {
-    use deltalake_core::kernel::transaction::{CommitConflictError, TransactionError};
-    matches!(error, TransactionError::CommitConflict(CommitConflictError::ConcurrentTransaction))
+/// Whether a commit lost a race the log could not settle by retrying: another writer set the
+/// same transaction id, or removed a file this commit removes.
+fn is_conflict(error: &deltalake_core::kernel::transaction::TransactionError) -> bool {
+    use deltalake_core::kernel::transaction::TransactionError;
+    matches!(error, TransactionError::CommitConflict(_))
 }
 
 fn log_store(location: &TableLocation) -> Result<(LogStoreRef, Arc<dyn ObjectStore>), DatasetError> {
