@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use datafusion::error::DataFusionError;
+use nightjar_ops::error_chain;
 use nightjar_query::QueryError;
 use tonic::Status;
 
@@ -16,7 +17,7 @@ pub enum FlightSqlError {
     #[error(transparent)]
     Tokens(#[from] crate::tokens::TokenError),
     /// A TLS certificate or key file cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     TlsFile {
         /// The file.
         path: PathBuf,
@@ -25,7 +26,7 @@ pub enum FlightSqlError {
         source: std::io::Error,
     },
     /// The listening address cannot be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Listen {
         /// The address of the configuration.
         addr: std::net::SocketAddr,
@@ -34,14 +35,23 @@ pub enum FlightSqlError {
         source: std::io::Error,
     },
     /// The gRPC transport failed (a TLS certificate or key tonic cannot use, a broken listener).
-    #[error("Flight SQL transport: {0}")]
+    #[error("the Flight SQL transport failed")]
     Transport(#[from] tonic::transport::Error),
+}
+
+/// A query layer error on one line, for a client or a log: with its causes, which DataFusion's
+/// own errors already say in their message.
+pub fn query_message(error: &QueryError) -> String {
+    match error {
+        QueryError::Sql(_) => error.to_string(),
+        _ => error_chain(error),
+    }
 }
 
 /// The gRPC status a client sees for a query layer error: the engine's own message, with a code
 /// that says whose problem it is.
 pub fn query_status(error: QueryError) -> Status {
-    let message = error.to_string();
+    let message = query_message(&error);
     match &error {
         QueryError::ReadOnly(_) => Status::permission_denied(message),
         QueryError::TimeLimit(_) => Status::deadline_exceeded(message),
@@ -54,9 +64,35 @@ pub fn query_status(error: QueryError) -> Status {
             }
             _ => Status::invalid_argument(message),
         },
-        QueryError::Dataset { .. } | QueryError::Geo(_) | QueryError::Internal(_) => {
+        QueryError::Dataset { .. } | QueryError::Table(_) | QueryError::Geo(_) | QueryError::Internal(_) => {
             tracing::warn!(error = %message, "query failed");
             Status::internal(message)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The messages used to end with their cause, which the chain then said again; a client of a
+    // query saw only the message of an error whose cause is its source.
+    #[test]
+    fn an_os_error_is_said_once() {
+        let missing = std::path::PathBuf::from("/nonexistent/server.pem");
+        let error = FlightSqlError::TlsFile {
+            path: missing.clone(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        let chain = error_chain(&error);
+        assert_eq!(chain, format!("cannot read {}: entity not found", missing.display()));
+
+        let dataset = nightjar_dataset::DatasetError::Io {
+            action: "listing",
+            path: "/data/nightjar".into(),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        let message = query_message(&QueryError::Table(dataset));
+        assert_eq!(message, "cannot open the dataset: listing /data/nightjar: permission denied");
     }
 }

@@ -41,6 +41,6 @@ pub mod service;
 pub mod tokens;
 
 pub use config::FlightSqlConfig;
-pub use error::{FlightSqlError, query_status};
+pub use error::{FlightSqlError, query_message, query_status};
 pub use server::{RunningServer, start};
 pub use service::NightjarFlightSql;

@@ -36,7 +36,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::auth::authenticate;
 use crate::catalog;
-use crate::error::query_status;
+use crate::error::{query_message, query_status};
 use crate::tokens::TokenSet;
 
 type DoGetStream = Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + Send + 'static>>;
@@ -81,7 +81,7 @@ impl NightjarFlightSql {
     /// The schema clients get for `sql`, after the read-only check, without running it.
     async fn result_schema(&self, sql: &str) -> Result<SchemaRef, Status> {
         let schema = self.engine.schema(self.statement(sql)?).await.map_err(|error| {
-            tracing::info!(sql, %error, "statement refused");
+            tracing::info!(sql, error = %query_message(&error), "statement refused");
             query_status(error)
         })?;
         Ok(text_schema(&schema))
@@ -104,7 +104,7 @@ impl NightjarFlightSql {
     async fn run(&self, analyst: &str, sql: &str) -> Result<Response<DoGetStream>, Status> {
         tracing::info!(analyst, sql, "query");
         let rows = self.engine.stream(self.statement(sql)?).await.map_err(|error| {
-            tracing::info!(analyst, %error, "query refused");
+            tracing::info!(analyst, error = %query_message(&error), "query refused");
             query_status(error)
         })?;
         let schema = text_schema(&datafusion::execution::RecordBatchStream::schema(&rows));

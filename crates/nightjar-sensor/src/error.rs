@@ -10,7 +10,7 @@ use crate::spool::SpoolError;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The config file cannot be read.
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}")]
     Read {
         /// The config file.
         path: PathBuf,
@@ -84,7 +84,7 @@ pub enum SensorError {
         problem: String,
     },
     /// The metrics endpoint cannot listen on its address.
-    #[error("metrics endpoint (`metrics.listen` = {address}): {source}")]
+    #[error("metrics endpoint (`metrics.listen` = {address}) cannot listen")]
     MetricsListen {
         /// The address asked for.
         address: std::net::SocketAddr,
@@ -98,4 +98,32 @@ pub enum SensorError {
     /// A worker thread could not be started or died.
     #[error("sensor worker `{0}` failed: {1}")]
     Worker(&'static str, String),
+}
+
+#[cfg(test)]
+mod tests {
+    use nightjar_ops::error_chain;
+
+    use super::*;
+    use crate::SensorConfig;
+
+    // The messages used to end with their cause, which the chain then said again.
+    #[test]
+    fn an_os_error_is_said_once_after_the_path() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let missing = dir.path().join("missing.toml");
+        let error = SensorError::from(SensorConfig::load(&missing).expect_err("no such file"));
+        let chain = error_chain(&error);
+        assert_eq!(chain.matches("No such file or directory").count(), 1, "{chain}");
+        assert!(chain.starts_with(&format!("cannot read config file {}: ", missing.display())), "{chain}");
+
+        let spool = SpoolError::Io {
+            action: "create",
+            path: dir.path().join("spool"),
+            source: std::io::Error::from_raw_os_error(libc::EACCES),
+        };
+        let chain = error_chain(&SensorError::from(spool));
+        assert_eq!(chain.matches("Permission denied").count(), 1, "{chain}");
+        assert!(chain.starts_with("spool: cannot create "), "{chain}");
+    }
 }

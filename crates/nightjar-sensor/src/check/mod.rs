@@ -19,6 +19,8 @@
 
 mod collector;
 
+use nightjar_ops::error_chain;
+
 use crate::SensorConfig;
 use crate::capture::find_interface;
 use crate::sensor::Prepared;
@@ -91,13 +93,13 @@ pub async fn run(
     let mut report = Report { sink };
     let prepared = match Prepared::new(config) {
         Ok(prepared) => prepared,
-        Err(error) => return Err(report.failed("files", error.to_string())),
+        Err(error) => return Err(report.failed("files", error_chain(&error))),
     };
     report.passed("files", files_read(config));
 
     let spool = match crate::spool::inspect(&config.spool) {
         Ok(spool) => spool,
-        Err(error) => return Err(report.failed("spool", error.to_string())),
+        Err(error) => return Err(report.failed("spool", error_chain(&error))),
     };
     let dir = config.spool.dir.display();
     match &spool {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
 use arrow::record_batch::RecordBatch;
+use nightjar_ops::error_chain;
 use nightjar_record::wire;
 use tokio::sync::Notify;
 
@@ -47,7 +48,8 @@ pub(crate) fn spool_batch(
     batch: &RecordBatch,
 ) -> Option<u64> {
     let rows = batch.num_rows() as u64;
-    let lost = |what: &str, error: &dyn std::fmt::Display, disk_full: bool| {
+    let lost = |what: &str, error: &(dyn std::error::Error + 'static), disk_full: bool| {
+        let error = error_chain(error);
         metrics.spool_write_errors.inc();
         metrics.spool_write_lost_rows.inc_by(rows);
         if disk_full {

@@ -95,7 +95,7 @@ pub use storage::{FsStorage, SpoolStorage};
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
     /// A file-system step failed.
-    #[error("spool: cannot {action} {path}: {source}")]
+    #[error("spool: cannot {action} {path}")]
     Io {
         /// What was being done.
         action: &'static str,
@@ -122,7 +122,7 @@ pub enum SpoolError {
         problem: String,
     },
     /// A batch file is not usable.
-    #[error("spool: {path}: {source}")]
+    #[error("spool: unusable batch file {path}")]
     Format {
         /// The file.
         path: PathBuf,

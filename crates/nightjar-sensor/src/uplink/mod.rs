@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::record_batch::RecordBatch;
+use nightjar_ops::error_chain;
 use nightjar_record::wire::{self, DecodeLimits};
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use tokio::sync::Notify;
@@ -288,11 +289,11 @@ fn split_batch(spool: &Spool, batch: &SpooledBatch, zstd_level: i32) -> Result<(
     let half = whole.num_rows() / 2;
     let halves: [RecordBatch; 2] = [whole.slice(0, half), whole.slice(half, whole.num_rows() - half)];
     for part in halves {
-        let seq = spool.allocate_seq().map_err(|e| e.to_string())?;
+        let seq = spool.allocate_seq().map_err(|e| error_chain(&e))?;
         let part = renumber(&part, seq);
         let rows = part.num_rows() as u32;
         let body = wire::encode(&[part], zstd_level).map_err(|e| e.to_string())?;
-        match spool.push(seq, rows, body).map_err(|e| e.to_string())? {
+        match spool.push(seq, rows, body).map_err(|e| error_chain(&e))? {
             Push::Spooled { .. } => tracing::info!(from = batch.seq, seq, rows, "spooled half of a split batch"),
             Push::Dropped => return Err("the spool has no room for the halves".into()),
         }
@@ -303,13 +304,7 @@ fn split_batch(spool: &Spool, batch: &SpooledBatch, zstd_level: i32) -> Result<(
 
 /// A network error in words an operator can act on, with every cause.
 pub(crate) fn describe_error(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let text = error_chain(error);
     if error.is_timeout() {
         format!("timeout: {text}")
     } else if error.is_connect() {
