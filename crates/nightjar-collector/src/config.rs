@@ -56,6 +56,12 @@ pub struct CollectorConfig {
     pub compact_interval_s: u64,
     /// A day is compacted once it has this many files under 32 MiB.
     pub compact_min_files: usize,
+    /// Days of packets a table keeps: at each compaction run, days older than this many days
+    /// before today (UTC) leave the table by one commit. `None` keeps every day.
+    pub retention_days: Option<u32>,
+    /// How long files that left a table (compacted, expired, or written and never committed)
+    /// stay on disk for queries still reading an older snapshot; then a vacuum deletes them.
+    pub vacuum_grace_s: u64,
     /// Limits on what one request may carry.
     pub limits: Limits,
 }
@@ -66,6 +72,10 @@ fn default_compact_interval_s() -> u64 {
 
 fn default_compact_min_files() -> usize {
     16
+}
+
+fn default_vacuum_grace_s() -> u64 {
+    24 * 3600
 }
 
 fn default_silent_after_s() -> u64 {
@@ -174,6 +184,8 @@ impl CollectorConfig {
             silent_after_s: default_silent_after_s(),
             compact_interval_s: default_compact_interval_s(),
             compact_min_files: default_compact_min_files(),
+            retention_days: None,
+            vacuum_grace_s: default_vacuum_grace_s(),
             limits: Limits::default(),
         }
     }
@@ -310,6 +322,16 @@ mod units_tests {
         assert_eq!(config.silent_after_s, 120);
         let old = load("silent_after_s = 120\n[limits]\nmax_body_bytes = 1572864\nbody_timeout_s = 90\n").unwrap();
         assert_eq!((old.limits.max_body_bytes, old.limits.body_timeout_s, old.silent_after_s), (1_572_864, 90, 120));
+    }
+
+    #[test]
+    fn retention_and_vacuum_grace_are_read_and_a_grace_too_short_is_refused() {
+        let config = load("retention_days = 400\nvacuum_grace = \"2h\"\n").expect("loads");
+        assert_eq!((config.retention_days, config.vacuum_grace_s), (Some(400), 7200));
+        let defaults = load("").expect("loads");
+        assert_eq!((defaults.retention_days, defaults.vacuum_grace_s), (None, 86_400));
+        let err = load("vacuum_grace = \"1m\"\n").expect_err("refused").to_string();
+        assert!(err.contains("vacuum_grace = \"1m\" is too short"), "{err}");
     }
 
     #[test]

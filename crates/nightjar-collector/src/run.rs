@@ -219,9 +219,10 @@ async fn housekeeping(
         {
             last_compaction = tokio::time::Instant::now();
             let (root, lock, min_files) = (config.dataset_dir.clone(), store.publish_lock(), config.compact_min_files);
+            let (retention_days, vacuum_grace_s) = (config.retention_days, config.vacuum_grace_s);
             let store = Arc::clone(&store);
             let compacted = tokio::task::spawn_blocking(move || match store.table() {
-                Some(table) => table.compact_all(min_files),
+                Some(table) => table.upkeep(min_files, retention_days, vacuum_grace_s),
                 None => compact_all(&root, &lock, min_files),
             })
             .await;

@@ -80,15 +80,27 @@ impl TableSink {
         })
     }
 
-    /// Compacts every day with at least `min_files` small files, each by one commit. Call from a
-    /// blocking thread.
-    pub(crate) fn compact_all(&self, min_files: usize) -> Result<(), DatasetError> {
+    /// The table's upkeep: compacts every day with at least `min_files` small files (each by
+    /// one commit), removes the days before `retention_days` ago, and vacuums files that left
+    /// the table more than `vacuum_grace_s` ago. Call from a blocking thread.
+    pub(crate) fn upkeep(
+        &self,
+        min_files: usize,
+        retention_days: Option<u32>,
+        vacuum_grace_s: u64,
+    ) -> Result<(), DatasetError> {
         let options = nightjar_dataset::CompactOptions { min_files, ..Default::default() };
         self.runtime.block_on(async {
+            if let Some(days) = retention_days {
+                let cutoff = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(days));
+                self.table.lock().await.expire_before(cutoff).await?;
+            }
             for day in nightjar_dataset::partitions(&self.root)? {
                 let mut table = self.table.lock().await;
                 table.compact_day(day, &options).await?;
             }
+            let grace = chrono::Duration::seconds(i64::try_from(vacuum_grace_s).unwrap_or(i64::MAX / 1000));
+            self.table.lock().await.vacuum(grace).await?;
             Ok(())
         })
     }

@@ -128,3 +128,35 @@ async fn compaction_commits_the_merge_and_older_snapshots_still_read() {
     assert_eq!(post(&collector, &token, 3, 50).await, (200, "duplicate".into()));
     collector.shutdown(Duration::from_secs(5)).await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn days_past_the_retention_leave_the_table_and_the_disk() {
+    let site = site();
+    PacketTable::open_or_create(&location(&site)).await.expect("a table");
+    let token = tokens::add_sensor(&site.state, "s1").expect("a token");
+    let mut keeping = config(&site, Limits::default());
+    keeping.compact_interval_s = 2;
+    keeping.retention_days = Some(2);
+    keeping.vacuum_grace_s = 0;
+    let collector = start(keeping).await.expect("starts");
+    let five_days_ago = now_us() - 5 * 86_400_000_000;
+    let old = wire::encode(&[batch("s1", 1, 40, five_days_ago)], 3).expect("encoded");
+    assert_eq!(Post::new(&token, "s1", 1, old).send(&collector).await.0, 200);
+    assert_eq!(post(&collector, &token, 2, 30).await, (200, "stored".into()));
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let on_disk = parquet_files(&site.dataset).len();
+        let rows = rows_per_batch(&site).await;
+        if on_disk == 1 && rows.len() == 1 {
+            assert_eq!(rows.get(&2), Some(&30), "today's batch stays");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the old day was not expired and vacuumed: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The expired batch stays stored as far as exactly-once goes.
+    let table = PacketTable::open(&location(&site), &AsOf::Latest).await.expect("opens");
+    assert_eq!(table.stored_seq("s1").await.expect("read"), Some(2));
+    collector.shutdown(Duration::from_secs(5)).await.expect("stops");
+}

@@ -62,6 +62,12 @@ pub(super) struct ConfigFile {
     /// A day is compacted once it has this many files under 32 MiB (default 16).
     #[serde(default)]
     compact_min_files: Option<usize>,
+    /// Days of packets a table keeps (default: all).
+    #[serde(default)]
+    retention_days: Option<u32>,
+    /// How long files that left a table stay for older snapshots (default `"1d"`).
+    #[serde(default, with = "humantime_serde")]
+    vacuum_grace: Option<Duration>,
     /// Old name of `silent_after`, in seconds.
     #[serde(default)]
     silent_after_s: Option<u64>,
@@ -229,6 +235,18 @@ impl ConfigFile {
         )?;
         if let Some(min_files) = self.compact_min_files {
             config.compact_min_files = min_files;
+        }
+        config.retention_days = self.retention_days;
+        if let Some(grace) = self.vacuum_grace {
+            // A file is written a moment before the commit that names it: a vacuum with a
+            // shorter grace could delete a batch's file before its commit lands.
+            if grace < Duration::from_secs(600) {
+                return Err(format!(
+                    "vacuum_grace = \"{}\" is too short: files of uploads in progress and of queries on older snapshots need at least \"10m\"",
+                    humantime_serde::re::humantime::format_duration(grace)
+                ));
+            }
+            config.vacuum_grace_s = grace.as_secs();
         }
         config.limits = limits;
         Ok((config, renames.deprecated))

@@ -16,6 +16,7 @@
 mod compact;
 mod convert;
 mod location;
+mod retention;
 mod schema;
 mod snapshot_store;
 
@@ -35,6 +36,7 @@ use object_store::ObjectStore;
 
 pub use self::convert::{Converted, convert};
 pub use self::location::{TableLocation, s3_store};
+pub use self::retention::Expired;
 pub use self::schema::{declared_arrow_schema, declared_schema};
 pub use self::snapshot_store::{SnapshotFiles, SnapshotStore};
 use crate::error::DatasetError;

@@ -4,6 +4,8 @@ use arrow::record_batch::RecordBatch;
 use nightjar_packet::{LinkType, classify, decode};
 use nightjar_record::{PacketBatchBuilder, RecordOptions};
 
+use chrono::NaiveDate;
+
 use super::*;
 use crate::{PartitionedWriter, WriterOptions};
 
@@ -135,4 +137,55 @@ fn as_of_reads_versions_and_times() {
     assert_eq!(time, AsOf::Time(DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z").expect("t").to_utc()));
     assert!("-1".parse::<AsOf>().is_err());
     assert!("yesterday".parse::<AsOf>().expect_err("refused").contains("neither a table version"));
+}
+
+#[tokio::test]
+async fn retention_removes_old_days_by_a_commit_and_vacuum_deletes_their_files_after_the_grace() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut table = PacketTable::open_or_create(&location(&dir)).await.expect("created");
+    // Three days: 2026-11-21, 2026-11-22 and 2026-11-24.
+    let files = write(&table, "c-s+1", &batch("s", 1, &[NOV_22 - 1, NOV_22 + 1, NOV_22 + 2 * DAY_US]));
+    assert_eq!(files.len(), 3);
+    table.append(&files, note("s", 1)).await.expect("committed");
+    // A file a writer left without committing it.
+    let orphan = dir.path().join("day=2026-11-24/part-orphan-0.parquet");
+    std::fs::copy(dir.path().join(&files[2].path), &orphan).expect("a copy");
+
+    let cutoff = NaiveDate::from_ymd_opt(2026, 11, 23).expect("a date");
+    let expired = table.expire_before(cutoff).await.expect("expired");
+    assert_eq!(expired.days, ["2026-11-21", "2026-11-22"]);
+    assert_eq!((expired.files, expired.version), (2, Some(2)));
+    let left: Vec<String> = table.files().expect("files").files_iter().map(|m| m.location.to_string()).collect();
+    assert_eq!(left, [files[2].path.clone()]);
+    assert_eq!(table.expire_before(cutoff).await.expect("nothing more"), Expired::default());
+
+    // Within the grace period nothing is deleted: a query on version 1 still has its files.
+    assert_eq!(table.vacuum(chrono::Duration::hours(1)).await.expect("vacuumed"), 0);
+    let old = PacketTable::open(&location(&dir), &AsOf::Version(1)).await.expect("version 1");
+    for meta in old.files().expect("files").files_iter() {
+        assert!(dir.path().join(meta.location.as_ref()).exists(), "{} is still there", meta.location);
+    }
+    // Past it, the removed days' files and the uncommitted file go; the live file stays.
+    let deleted = table.vacuum(chrono::Duration::zero()).await.expect("vacuumed");
+    assert_eq!(deleted, 3, "two expired files and the orphan");
+    assert!(!dir.path().join(&files[0].path).exists() && !dir.path().join(&files[1].path).exists());
+    assert!(!orphan.exists());
+    assert!(dir.path().join(&files[2].path).exists());
+    let latest = PacketTable::open(&location(&dir), &AsOf::Latest).await.expect("opens");
+    assert_eq!(latest.files().expect("files").len(), 1);
+}
+
+#[tokio::test]
+async fn checkpoints_are_written_as_the_log_grows() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut table = PacketTable::open_or_create(&location(&dir)).await.expect("created");
+    for seq in 1..=100u64 {
+        table.append(&[], note("s", seq)).await.expect("committed");
+    }
+    // delta-rs writes one after each 100th version (0 to 99).
+    let checkpoint = dir.path().join(LOG_DIR).join("00000000000000000099.checkpoint.parquet");
+    assert!(checkpoint.exists(), "a checkpoint every 100 versions keeps opening the table fast");
+    let reopened = PacketTable::open(&location(&dir), &AsOf::Latest).await.expect("opens from the checkpoint");
+    assert_eq!(reopened.version(), 100);
+    assert_eq!(reopened.stored_seq("s").await.expect("read"), Some(100));
 }
