@@ -25,6 +25,8 @@ struct IngestSeries {
     read: fn(&MetricsSnapshot) -> u64,
 }
 
+/// Help texts end with a full stop here, as prometheus-client adds one to
+/// those of the series registered in `Metrics`.
 fn unlabelled() -> [IngestSeries; 5] {
     let counter = |name, help, read| IngestSeries { name, unit: None, kind: MetricType::Counter, help, read };
     [
@@ -32,13 +34,13 @@ fn unlabelled() -> [IngestSeries; 5] {
             name: "uptime",
             unit: Some(Unit::Seconds),
             kind: MetricType::Gauge,
-            help: "Seconds since the sensor started",
+            help: "Seconds since the sensor started.",
             read: |s| s.uptime_s,
         },
-        counter("captured_frames", "Frames read from the interface or capture files", |s| s.captured),
-        counter("kept_packets", "Packets kept as records", |s| s.kept),
-        counter("not_ip_frames", "Well-formed frames that carry no IP", |s| s.not_ip),
-        counter("malformed_frames", "Broken frames, all reasons", |s| s.malformed),
+        counter("captured_frames", "Frames read from the interface or capture files.", |s| s.captured),
+        counter("kept_packets", "Packets kept as records.", |s| s.kept),
+        counter("not_ip_frames", "Well-formed frames that carry no IP.", |s| s.not_ip),
+        counter("malformed_frames", "Broken frames, all reasons.", |s| s.malformed),
     ]
 }
 
@@ -113,7 +115,7 @@ impl Collector for IngestShared {
         }
         let mut filtered = encoder.encode_descriptor(
             "filtered_packets",
-            "Decoded packets not kept, by reason",
+            "Decoded packets not kept, by reason.",
             None,
             MetricType::Counter,
         )?;
@@ -126,7 +128,7 @@ impl Collector for IngestShared {
         }
         let mut skipped = encoder.encode_descriptor(
             "skipped_frames",
-            "Frames and capture records skipped, by reason",
+            "Frames and capture records skipped, by reason.",
             None,
             MetricType::Counter,
         )?;

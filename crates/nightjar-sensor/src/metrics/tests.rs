@@ -36,6 +36,8 @@ fn every_series_is_exposed_under_its_conventional_name() {
         "nightjar_sensor_uplink_stopped 1",
         "nightjar_sensor_collector_refusals_total{request=\"batch\",reason=\"forbidden\"} 1",
         "nightjar_sensor_collector_refusals_total{request=\"heartbeat\",reason=\"unauthorized\"} 0",
+        "# HELP nightjar_sensor_spooled_bytes Bytes written to the spool.",
+        "# HELP nightjar_sensor_kept_packets Packets kept as records.",
         "# TYPE nightjar_sensor_spooled_bytes counter",
         "# UNIT nightjar_sensor_spooled_bytes bytes",
         "# TYPE nightjar_sensor_uptime_seconds gauge",
