@@ -119,6 +119,16 @@ fn imports_commit_versions_that_readers_can_go_back_to() {
     fs::copy(&files[0], &orphan).expect("a copy");
     assert_eq!(number(&table, &[], count), first + second, "the uncommitted copy is not read");
 
+    // A published site says which version it was computed from, and --as-of recomputes it.
+    let site = work.path().join("site");
+    ok(&["publish", "-q", "--data", text(&table), "--out", text(&site), "--period", "day", "--as-of", "1"]);
+    let package: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(site.join("data/datapackage.json")).expect("datapackage.json"))
+            .expect("JSON");
+    assert_eq!(package["nightjar:source"]["table_version"], 1, "{}", package["nightjar:source"]);
+    let index = fs::read_to_string(site.join("index.html")).expect("index.html");
+    assert!(index.contains("Computed from version 1 of the dataset") && index.contains("--as-of 1"), "footer names it");
+
     let refused = nightjar(&["sql", "--data", text(&table), "--as-of", "9", "-c", count]);
     assert!(!refused.status.success(), "a version that does not exist is refused");
     let refused = nightjar(&["sql", "--data", text(&table), "--as-of", "last week", "-c", count]);

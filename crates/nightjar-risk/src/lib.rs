@@ -49,7 +49,7 @@ mod taxonomy;
 pub use error::RiskError;
 pub use output::{Field, coverage_fields, indicator_fields, row_values, to_csv};
 pub use period::{Period, PeriodKind};
-pub use publish::{PUBLISH_STEPS, PublishOptions, PublishSummary, publish, publish_with_progress};
+pub use publish::{PUBLISH_STEPS, PublishOptions, PublishSummary, SourceVersion, publish, publish_with_progress};
 pub use report::{AddressSpace, Coverage, IndicatorReport, IndicatorRow, observed_days};
 pub use sql::{Exclusions, Grouping, IndicatorQuery};
 pub use taxonomy::{RISKS_CSV, Risk, Taxonomy};

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Args;
-use nightjar_risk::{Exclusions, PUBLISH_STEPS, PeriodKind, PublishOptions, Taxonomy, publish_with_progress};
+use nightjar_risk::{
+    Exclusions, PUBLISH_STEPS, PeriodKind, PublishOptions, SourceVersion, Taxonomy, publish_with_progress,
+};
 
 use crate::dataset::DatasetArgs;
 use crate::progress;
@@ -65,6 +67,13 @@ async fn run_async(args: PublishArgs) -> Result<()> {
         headline_risk: args.risk.clone(),
         k: args.k,
         exclusions: Exclusions { research: !args.include_research, spoofed: !args.include_spoofed },
+        source: engine.snapshot().map(|snapshot| SourceVersion {
+            version: snapshot.version,
+            committed_at: snapshot
+                .committed_ms
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        }),
     };
     let bar = progress::steps("publishing", PUBLISH_STEPS, args.quiet);
     let mut steps_done = 0u64;
@@ -79,6 +88,9 @@ async fn run_async(args: PublishArgs) -> Result<()> {
     println!("site written:      {}", args.out.join("index.html").display());
     println!("days:              {from} to {to}");
     println!("front page period: {}", summary.headline);
+    if let Some(source) = &options.source {
+        println!("table version:     {} (publish --as-of {} recomputes it)", source.version, source.version);
+    }
     println!("files:             {}", summary.files);
     println!("country pages:     {}", summary.countries);
     println!("ASN rows suppressed (fewer than {} sources): {}", args.k, summary.suppressed_asn_rows);

@@ -101,6 +101,11 @@ pub fn data_files(
         ],
         "resources": resources,
     });
+    let mut package = package;
+    if let Some(source) = summary.get("source").filter(|source| !source.is_null()) {
+        // The dataset version behind every number here (Frictionless allows custom properties).
+        package["nightjar:source"] = source.clone();
+    }
     let package_text = serde_json::to_string_pretty(&package).map_err(|e| RiskError::encode("datapackage.json", e))?;
     files.push(SiteFile::new("data/datapackage.json", package_text + "\n"));
     Ok(files)

@@ -26,7 +26,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::error::RiskError;
 use crate::period::PeriodKind;
@@ -52,6 +52,35 @@ pub struct PublishOptions {
     pub k: u64,
     /// What is left out of the counts.
     pub exclusions: Exclusions,
+    /// The table version the numbers were computed from, when the dataset is a Delta table.
+    pub source: Option<SourceVersion>,
+}
+
+/// Which version of the dataset's table a site was computed from, so every number can be
+/// recomputed (`nightjar publish --as-of VERSION`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceVersion {
+    /// The table version.
+    pub version: u64,
+    /// When it was committed (RFC 3339, UTC).
+    pub committed_at: Option<String>,
+}
+
+impl SourceVersion {
+    /// The facts as JSON, for `summary.json` and `datapackage.json`.
+    pub fn to_json(&self) -> Value {
+        json!({"table_version": self.version, "committed_at": self.committed_at})
+    }
+
+    /// One sentence for the pages' footer.
+    fn footer_line(&self) -> String {
+        let when = self.committed_at.as_deref().map(|t| format!(", committed {t}")).unwrap_or_default();
+        format!(
+            "<p>Computed from version {} of the dataset's table{when}; \
+             <code>nightjar publish --as-of {}</code> recomputes every number.</p>",
+            self.version, self.version
+        )
+    }
 }
 
 /// What [`publish`] wrote.
@@ -175,6 +204,7 @@ pub async fn publish_with_progress(
         "as_names_redacted_asns": redacted.iter().collect::<Vec<_>>(),
         "country_database": format!("iptoasn-country {}", nightjar_geo::EMBEDDED_COUNTRY_DB_VERSION),
         "headline": {"period": headline, "risk": headline_risk.slug},
+        "source": options.source.as_ref().map(SourceVersion::to_json),
     });
     let site = Site {
         taxonomy,
@@ -190,6 +220,12 @@ pub async fn publish_with_progress(
     };
     on_step("pages");
     let mut files = site.pages();
+    if let Some(source) = &options.source {
+        let line = source.footer_line();
+        for file in files.iter_mut().filter(|f| f.path.ends_with(".html")) {
+            file.content = file.content.replacen("</footer>", &format!("{line}</footer>"), 1);
+        }
+    }
     let country_pages = files.iter().filter(|f| f.path.starts_with("country-")).count();
     files.extend(data::data_files(taxonomy, &countries, &asns, &summary)?);
     on_step("privacy check");

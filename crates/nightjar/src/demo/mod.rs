@@ -132,6 +132,7 @@ async fn run_async(args: DemoArgs) -> Result<()> {
         headline_risk: "any".to_owned(),
         k: 3,
         exclusions: Exclusions::default(),
+        source: None,
     };
     let summary = nightjar_risk::publish(engine.context(), &paths.site, &options, &taxonomy, &space).await?;
     let index = paths.site.join("index.html");
