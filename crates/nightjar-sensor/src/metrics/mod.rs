@@ -3,7 +3,7 @@
 //! endpoint.
 //!
 //! Each counter and gauge components bump is declared once, in the
-//! [`sensor_series!`](declare) list below: a prometheus-client metric in
+//! `sensor_series!` list below: a prometheus-client metric in
 //! [`Metrics`], a field of [`MetricsSnapshot`], a series under the
 //! `nightjar_sensor_` prefix and a heartbeat counter. The capture thread owns
 //! the per-frame counters and publishes a copy of them at least every read
