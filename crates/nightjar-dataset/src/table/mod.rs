@@ -267,9 +267,18 @@ impl PacketTable {
 
     /// Commits `files` (already in the table's folder) as one new version, with the transaction
     /// ids of `note.batches`. Returns the new version. A commit that races with other writers'
-    /// appends is retried by the log; one that races with a commit setting the same sensor's
-    /// transaction id fails with [`DatasetError::Conflict`], and the caller reads the table again.
+    /// appends is retried by the log; one whose sensor batch is already stored, in the snapshot
+    /// it is read from or by a commit that raced it, fails with [`DatasetError::Conflict`], and
+    /// the caller reads the table again.
     pub async fn append(&mut self, files: &[NewFile], note: CommitNote) -> Result<u64, DatasetError> {
+        // A commit of the same sensor's batch that is already in the snapshot this commit is read
+        // from is not a conflict to the log (it only checks commits made after that snapshot),
+        // so it is checked here: together they cover every earlier commit.
+        for (sensor, seq) in &note.batches {
+            if self.stored_seq(sensor).await?.is_some_and(|stored| stored >= *seq) {
+                return Err(DatasetError::Conflict { location: self.location.given.clone() });
+            }
+        }
         let now_ms = Utc::now().timestamp_millis();
         let actions: Vec<Action> = files.iter().map(|file| file.add_action(now_ms)).collect();
         let mut properties = CommitProperties::default().with_metadata(note.info);

@@ -189,3 +189,41 @@ async fn checkpoints_are_written_as_the_log_grows() {
     assert_eq!(reopened.version(), 100);
     assert_eq!(reopened.stored_seq("s").await.expect("read"), Some(100));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_writers_at_once_all_land_and_one_sensor_batch_lands_once() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    PacketTable::open_or_create(&location(&dir)).await.expect("created");
+    // Eight writers, each opened before any commits, each appending its own sensor's batch and
+    // then all racing for the same batch of sensor `shared`.
+    let mut writers = Vec::new();
+    for w in 0..8u64 {
+        let dir_path = dir.path().to_path_buf();
+        writers.push(tokio::spawn(async move {
+            let location = TableLocation::parse(dir_path.to_str().expect("UTF-8")).expect("a folder");
+            let mut table = PacketTable::open(&location, &AsOf::Latest).await.expect("opened");
+            let own = write(&table, &format!("c-w{w}+1"), &batch(&format!("w{w}"), 1, &[NOV_22 + w as i64]));
+            let shared = write(&table, &format!("c-shared+7-{w}"), &batch("shared", 7, &[NOV_22]));
+            table.append(&own, note(&format!("w{w}"), 1)).await.expect("a different sensor's batch always lands");
+            match table.append(&shared, note("shared", 7)).await {
+                Ok(_) => true,
+                Err(DatasetError::Conflict { .. }) => {
+                    table.refresh().await.expect("refreshed");
+                    assert_eq!(table.stored_seq("shared").await.expect("read"), Some(7));
+                    false
+                }
+                Err(other) => panic!("writer {w}: {other}"),
+            }
+        }));
+    }
+    let mut landed = 0;
+    for writer in writers {
+        landed += usize::from(writer.await.expect("the writer finished"));
+    }
+    assert_eq!(landed, 1, "exactly one writer stored the shared batch");
+    let table = PacketTable::open(&location(&dir), &AsOf::Latest).await.expect("opens");
+    assert_eq!(table.files().expect("files").len(), 9, "eight own batches and the shared one once");
+    for w in 0..8 {
+        assert_eq!(table.stored_seq(&format!("w{w}")).await.expect("read"), Some(1));
+    }
+}
