@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use arrow::array::{Array, AsArray};
+use arrow::array::AsArray;
 use arrow::datatypes::UInt64Type;
 use nightjar_collector::{CollectorConfig, Limits, RunningCollector, start, tokens};
 use nightjar_dataset::{AsOf, PacketTable, TableLocation};

@@ -107,8 +107,6 @@ impl PacketTable {
             bytes_before: chosen.iter().map(|file| u64::try_from(file.size()).unwrap_or(0)).sum(),
             bytes_after: written.iter().map(|(_, bytes)| bytes).sum(),
         };
-        drop(chosen);
-        drop(log_data);
         match self.commit_actions(actions, CommitProperties::default().with_metadata(info), operation).await {
             Ok(version) => {
                 tracing::info!(%day, merged = report.merged_files, rows = report.rows, version, "compacted");

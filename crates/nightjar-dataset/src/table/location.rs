@@ -12,6 +12,10 @@ use url::Url;
 
 use crate::error::DatasetError;
 
+/// The store of a location's bucket or file system (rooted at its top), and the store rooted at
+/// the table.
+pub type Stores = (Arc<dyn ObjectStore>, Arc<dyn ObjectStore>);
+
 /// A table's place, as the user named it and as URLs and stores.
 #[derive(Clone, Debug)]
 pub struct TableLocation {
@@ -61,7 +65,7 @@ impl TableLocation {
 
     /// The store holding the location's bucket or file system, rooted at its top, and the store
     /// rooted at the table itself.
-    pub fn stores(&self) -> Result<(Arc<dyn ObjectStore>, Arc<dyn ObjectStore>), DatasetError> {
+    pub fn stores(&self) -> Result<Stores, DatasetError> {
         match &self.local_dir {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(DatasetError::io("creating", dir))?;
