@@ -5,7 +5,7 @@
 //! otherwise).
 //!
 //! Needs `python3` and GNU time (`time`); the peers it measures against are
-//! tshark, tcpdump and Python's `duckdb`. Without one of them the test skips
+//! tshark, tcpdump and Python's `duckdb`. Without one of them the test is reported ignored
 //! (python3, GNU time) or checks that the report says the peer is missing —
 //! unless `NIGHTJAR_SYSTEM_TESTS=require`, which makes every one mandatory.
 
@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use nightjar_test_kit::prereq::{self, Skipped};
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 /// A debug build needs about a minute; the bound only stops a hung run.
@@ -23,10 +25,6 @@ const SQL_QUERIES: [&str; 5] =
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn required() -> bool {
-    std::env::var("NIGHTJAR_SYSTEM_TESTS").is_ok_and(|v| v == "require")
 }
 
 fn succeeds(program: &str, args: &[&str]) -> bool {
@@ -81,17 +79,10 @@ fn cells(line: &str) -> Vec<&str> {
     line.trim_matches('|').split('|').map(str::trim).collect()
 }
 
-#[test]
-fn quick_run_reports_every_section_with_figures_and_ratios() {
-    if let Err(why) = harness_prerequisites() {
-        if required() {
-            panic!("NIGHTJAR_SYSTEM_TESTS=require, but {why}");
-        }
-        eprintln!("skipped: bench_harness: {why} (set NIGHTJAR_SYSTEM_TESTS=require to make this a failure)");
-        return;
-    }
+fn quick_run_reports_every_section_with_figures_and_ratios() -> Result<(), Skipped> {
+    harness_prerequisites().map_err(|why| prereq::missing("bench_harness", why))?;
     let missing = missing_peers();
-    if !missing.is_empty() && !required() {
+    if !missing.is_empty() && !prereq::required() {
         eprintln!("bench_harness: peers missing here, checked as reported missing: {missing:?}");
     }
     let work = tempfile::tempdir().expect("temporary folder");
@@ -110,7 +101,7 @@ fn quick_run_reports_every_section_with_figures_and_ratios() {
     let log_path = work.path().join("harness.log");
     let log = std::fs::File::create(&log_path).expect("harness log file");
     cmd.stdout(log.try_clone().expect("harness log file")).stderr(log);
-    if required() {
+    if prereq::required() {
         cmd.arg("--require-peers");
     }
     let mut child = cmd.spawn().expect("python3 runs benches/run");
@@ -170,4 +161,11 @@ fn quick_run_reports_every_section_with_figures_and_ratios() {
             assert!(sql[5].parse::<f64>().is_ok_and(|r| r > 0.0), "no nightjar/DuckDB ratio: {line}");
         }
     }
+    Ok(())
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![trial!(quick_run_reports_every_section_with_figures_and_ratios)]
 }

@@ -6,7 +6,7 @@
 //!
 //! The promtool tests need `promtool` (Debian package `prometheus`, see
 //! `.ci/install-system-tools`) and the shared system-test prerequisites; they
-//! skip without them unless `NIGHTJAR_SYSTEM_TESTS=require`.
+//! are reported ignored without them unless `NIGHTJAR_SYSTEM_TESTS=require`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -14,11 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-#[allow(dead_code)]
-#[path = "support/system.rs"]
-mod system;
-
-use system::Need;
+use nightjar_test_kit::prereq::{Need, Skipped};
+use nightjar_test_kit::{prereq, process};
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
@@ -164,7 +161,6 @@ fn wait_for_log(collector: &Collector, parts: &[&str], within: Duration) -> Stri
     }
 }
 
-#[test]
 fn refused_and_stalled_sensors_show_in_the_table_and_the_log() {
     let (_dir, config, collector) = refused_stalled_and_silent_sensors();
     // The registry file is written every two seconds.
@@ -195,7 +191,6 @@ fn refused_and_stalled_sensors_show_in_the_table_and_the_log() {
     wait_for_log(&collector, &["sensor silent", "sensor=\"tokyo-1\""], later);
 }
 
-#[test]
 fn sensor_supplied_text_is_shown_escaped_and_cut() {
     let (dir, config, _tokens) = collector_with(&["tokyo-1"]);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
@@ -217,21 +212,19 @@ fn sensor_supplied_text_is_shown_escaped_and_cut() {
     assert!(table.lines().all(|l| l.chars().count() < 260), "{table}");
 }
 
-#[test]
-fn shipped_alert_rules_pass_their_unit_tests() {
-    let Some(tools) = system::prepare("shipped_alert_rules_pass_their_unit_tests", &[Need::Tool("promtool")]) else {
-        return;
-    };
+fn shipped_alert_rules_pass_their_unit_tests() -> Result<(), Skipped> {
+    let tools = prereq::prepare("shipped_alert_rules_pass_their_unit_tests", &[Need::Tool("promtool")])?;
     let promtool = tools.path("promtool");
     let dir = rules_dir();
-    system::run_ok(
+    process::run_ok(
         Command::new(promtool).args(["check", "rules", "alerts.example.yml"]).current_dir(&dir),
         Duration::from_secs(60),
     );
-    system::run_ok(
+    process::run_ok(
         Command::new(promtool).args(["test", "rules", "alerts.test.yml"]).current_dir(&dir),
         Duration::from_secs(60),
     );
+    Ok(())
 }
 
 /// `humanizeDuration` of Prometheus templates for a whole number of seconds under an hour.
@@ -239,13 +232,9 @@ fn humanize_duration(seconds: i64) -> String {
     format!("{}m {}s", seconds / 60, seconds % 60)
 }
 
-#[test]
-fn alert_rules_fire_on_series_scraped_from_a_running_collector() {
-    let Some(tools) =
-        system::prepare("alert_rules_fire_on_series_scraped_from_a_running_collector", &[Need::Tool("promtool")])
-    else {
-        return;
-    };
+fn alert_rules_fire_on_series_scraped_from_a_running_collector() -> Result<(), Skipped> {
+    let tools =
+        prereq::prepare("alert_rules_fire_on_series_scraped_from_a_running_collector", &[Need::Tool("promtool")])?;
     let (dir, _config, collector) = refused_stalled_and_silent_sensors();
     let addr = collector.addr.clone();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -332,7 +321,7 @@ fn alert_rules_fire_on_series_scraped_from_a_running_collector() {
     );
     let test_file = dir.path().join("scraped.test.yml");
     std::fs::write(&test_file, &tests).unwrap();
-    let out = system::run(
+    let out = process::run(
         Command::new(tools.path("promtool")).arg("test").arg("rules").arg(&test_file),
         Duration::from_secs(60),
     );
@@ -343,4 +332,16 @@ fn alert_rules_fire_on_series_scraped_from_a_running_collector() {
         String::from_utf8_lossy(&out.stderr),
         test_file.display()
     );
+    Ok(())
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(refused_and_stalled_sensors_show_in_the_table_and_the_log),
+        trial!(sensor_supplied_text_is_shown_escaped_and_cut),
+        trial!(shipped_alert_rules_pass_their_unit_tests),
+        trial!(alert_rules_fire_on_series_scraped_from_a_running_collector),
+    ]
 }

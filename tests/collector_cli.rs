@@ -5,12 +5,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-// Each test uses part of the shared helper.
-#[allow(dead_code)]
-#[path = "support/collector_process.rs"]
-mod collector_process;
+use nightjar_test_kit::collector_process::CollectorProcess;
 
-use collector_process::CollectorProcess;
+// Each test uses part of the shared helper.
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
@@ -18,7 +15,6 @@ fn nightjar(args: &[&str]) -> std::process::Output {
     Command::new(NIGHTJAR).args(args).output().expect("nightjar runs")
 }
 
-#[test]
 fn tokens_server_heartbeat_and_sensor_list() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("collector.toml");
@@ -73,7 +69,6 @@ fn tokens_server_heartbeat_and_sensor_list() {
 
 // Error messages used to repeat their cause: `reading X: No such file…` followed by the chain's
 // own `No such file…`. Each library error now names the step and keeps the OS error as its source.
-#[test]
 fn an_os_error_is_said_once() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.toml");
@@ -100,7 +95,6 @@ fn an_os_error_is_said_once() {
 
 // `--log-format json` left the collector's "listening on" line as plain text, which a log
 // pipeline reading JSON lines cannot parse.
-#[test]
 fn json_logs_are_json_from_the_first_line() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
@@ -126,4 +120,14 @@ fn json_logs_are_json_from_the_first_line() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(listening, "the listening line is a JSON event: {seen:#?}");
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(tokens_server_heartbeat_and_sensor_list),
+        trial!(an_os_error_is_said_once),
+        trial!(json_logs_are_json_from_the_first_line),
+    ]
 }

@@ -1,44 +1,21 @@
 //! The collector's disk fills up: uploads get `503` with `Retry-After`,
 //! nothing partial becomes visible, and storing resumes once space returns.
 //!
-//! Mounts a small tmpfs as the dataset folder, so it needs root; it skips
+//! Mounts a small tmpfs as the dataset folder, so it needs root; it is reported ignored
 //! without root unless `NIGHTJAR_SYSTEM_TESTS=require`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::net::Ipv4Addr;
+use std::path::Path;
 use std::time::Duration;
 
 use nightjar_collector::{CollectorConfig, start, tokens};
 use nightjar_packet::{LinkType, classify, decode};
 use nightjar_record::wire::{self, CONTENT_TYPE};
 use nightjar_record::{PacketBatchBuilder, RecordOptions};
-
-struct Mount(PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
-fn mount_tmpfs(dir: &Path, size: &str) -> Option<Mount> {
-    std::fs::create_dir_all(dir).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-        .arg(dir)
-        .status()
-        .is_ok_and(|s| s.success());
-    if mounted {
-        return Some(Mount(dir.to_path_buf()));
-    }
-    let why = "cannot mount a tmpfs (needs root)";
-    if std::env::var("NIGHTJAR_SYSTEM_TESTS").is_ok_and(|v| v == "require") {
-        panic!("NIGHTJAR_SYSTEM_TESTS=require, but {why}");
-    }
-    eprintln!("skipped: collector_disk_full: {why}");
-    None
-}
+use nightjar_test_kit::frames::{Ipv4Probe, Tcp};
+use nightjar_test_kit::prereq::Skipped;
+use nightjar_test_kit::tmpfs::Tmpfs;
 
 /// `rows` probes with varied fields, so the Parquet file is not tiny.
 fn body(rows: usize) -> Vec<u8> {
@@ -46,10 +23,10 @@ fn body(rows: usize) -> Vec<u8> {
     let mut builder = PacketBatchBuilder::new(RecordOptions::default());
     for i in 0..rows {
         let b = (i as u32).wrapping_mul(2_654_435_761).to_be_bytes();
-        let mut frame = vec![0x45, 0, 0, 40, b[0], b[1], 0, 0, 64, 6, 0, 0, 198, 51, b[2], b[3], 192, 0, 2, b[1]];
-        frame.extend_from_slice(&[
-            b[3], b[2], 0, 23, b[0], b[1], b[2], b[3], 0, 0, 0, 0, 0x50, 0x02, 0x16, 0xd0, 0, 0, 0, 0,
-        ]);
+        let probe = Ipv4Probe::new(Ipv4Addr::new(198, 51, b[2], b[3]), Ipv4Addr::new(192, 0, 2, b[1]))
+            .id(u16::from_be_bytes([b[0], b[1]]));
+        let syn = Tcp { seq: u32::from_be_bytes(b), window: 5840, ..Tcp::syn(u16::from_be_bytes([b[3], b[2]]), 23) };
+        let frame = probe.tcp(syn);
         let packet = decode(LinkType::Raw, &frame).unwrap();
         builder.append(now + i as i64, &packet, &classify(&packet), None);
     }
@@ -66,11 +43,10 @@ fn visible_parquet(dataset: &Path) -> usize {
         .count()
 }
 
-#[tokio::test]
-async fn a_full_disk_answers_503_writes_nothing_and_recovers() {
+async fn a_full_disk_answers_503_writes_nothing_and_recovers() -> Result<(), Skipped> {
     let dir = tempfile::tempdir().unwrap();
     let dataset = dir.path().join("data");
-    let Some(_mount) = mount_tmpfs(&dataset, "2m") else { return };
+    let _mount = Tmpfs::mount("collector_disk_full", &dataset, "2m")?;
     let state = dir.path().join("state");
     let token = tokens::add_sensor(&state, "full").unwrap();
     let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), dataset.clone(), state);
@@ -118,4 +94,11 @@ async fn a_full_disk_answers_503_writes_nothing_and_recovers() {
     assert_eq!((answer["status"].as_str(), answer["rows"].as_u64()), (Some("stored"), Some(20_000)));
     assert_eq!(visible_parquet(&dataset), 1);
     collector.shutdown(Duration::from_secs(5)).await.unwrap();
+    Ok(())
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![trial!(async a_full_disk_answers_503_writes_nothing_and_recovers)]
 }

@@ -3,16 +3,7 @@
 //! is not what a sensor produces, a sensor that reuses a sequence number, and the small print
 //! of the wire protocol. Each test names the defect it pins.
 
-// Each test uses part of the shared helpers.
-#[allow(dead_code)]
-#[path = "support/collector_process.rs"]
-mod collector_process;
-#[allow(dead_code)]
-#[path = "support/conservation.rs"]
-mod conservation;
-#[path = "support/replay_capture.rs"]
-mod replay_capture;
-
+use std::net::Ipv4Addr;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,10 +12,13 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt8Array};
 use arrow::datatypes::{Field, Schema};
-use collector_process::CollectorProcess;
 use nightjar_packet::{LinkType, classify, decode};
 use nightjar_record::wire::{self, CONTENT_TYPE, HEADER_BATCH_SEQ, HEADER_SCHEMA_VERSION, HEADER_SENSOR};
 use nightjar_record::{PacketBatchBuilder, RecordOptions, col, packet_schema};
+use nightjar_test_kit::collector_process::CollectorProcess;
+use nightjar_test_kit::conservation;
+use nightjar_test_kit::frames::{Ipv4Probe, Tcp};
+use nightjar_test_kit::replay_capture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -91,12 +85,9 @@ fn records(sensor: &str, seq: u64, rows: usize, first_port: u16) -> RecordBatch 
     let now_us = chrono::Utc::now().timestamp_micros();
     let mut builder = PacketBatchBuilder::new(RecordOptions::default());
     for i in 0..rows {
-        let port = first_port.wrapping_add(i as u16).to_be_bytes();
-        // IPv4/TCP SYN 198.51.100.7 → 192.0.2.10.
-        let frame: [u8; 40] = [
-            0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 198, 51, 100, 7, 192, 0, 2, 10, 0x30, 0x39, port[0], port[1], 0,
-            0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x04, 0, 0, 0, 0, 0,
-        ];
+        let port = first_port.wrapping_add(i as u16);
+        let frame =
+            Ipv4Probe::new(Ipv4Addr::new(198, 51, 100, 7), Ipv4Addr::new(192, 0, 2, 10)).tcp(Tcp::syn(12345, port));
         let packet = decode(LinkType::Raw, &frame).unwrap();
         builder.append(now_us, &packet, &classify(&packet), None);
     }
@@ -182,7 +173,6 @@ fn peak_rss(pid: u32) -> u64 {
 
 // Defect 1: a connection that sends nothing, only an HTTP/2 preface, or nothing after a
 // request, stayed open for ever.
-#[test]
 fn connections_that_send_nothing_or_go_quiet_are_closed() {
     let collector = Collector::start("header_timeout = \"1s\"\nidle_timeout = \"30s\"", None);
     runtime().block_on(async {
@@ -208,7 +198,6 @@ fn connections_that_send_nothing_or_go_quiet_are_closed() {
 }
 
 // Defect 1, over TLS: a client that never finishes the handshake, or sends nothing after it.
-#[test]
 fn tls_handshakes_and_silence_after_them_are_bounded() {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let collector = Collector::start("header_timeout = \"1s\"\ntls_handshake_timeout = \"1s\"", Some(&certified));
@@ -239,7 +228,6 @@ fn tls_handshakes_and_silence_after_them_are_bounded() {
 
 // Defect 1: no cap on open connections; the cap refuses clearly, and connections that send
 // nothing give way to a sensor instead of locking it out.
-#[test]
 fn connection_caps_refuse_clearly_and_idlers_give_way_to_a_sensor() {
     let collector =
         Collector::start("header_timeout = \"30s\"\nmax_connections = 8\nmax_connections_per_address = 4", None);
@@ -279,7 +267,6 @@ fn connection_caps_refuse_clearly_and_idlers_give_way_to_a_sensor() {
 }
 
 // Defect 2: the heartbeat body had no deadline.
-#[test]
 fn a_heartbeat_body_that_never_arrives_is_answered_408() {
     let collector = Collector::start("body_timeout = \"2s\"", None);
     runtime().block_on(async {
@@ -299,7 +286,6 @@ fn a_heartbeat_body_that_never_arrives_is_answered_408() {
 
 // Defect 3: field-level metadata passed validation and then failed in the writer (503, unhealthy,
 // retried for ever).
-#[test]
 fn field_metadata_in_an_upload_is_dropped_and_the_batch_stored() {
     let collector = Collector::start("", None);
     let client = client();
@@ -322,7 +308,6 @@ fn field_metadata_in_an_upload_is_dropped_and_the_batch_stored() {
 
 // Defect 4: sender text was echoed unbounded and unescaped (a 2.5 KB body made a 42 MB answer,
 // a 42 MB registry and terminal escapes in `nightjar sensors`).
-#[test]
 fn text_from_a_client_is_bounded_and_escaped_in_answers_registry_and_listing() {
     let collector = Collector::start("", None);
     let client = client();
@@ -363,7 +348,6 @@ fn text_from_a_client_is_bounded_and_escaped_in_answers_registry_and_listing() {
 }
 
 // Defect 10: bodies were read whole before a storing slot was taken, with no global cap.
-#[test]
 fn buffered_bodies_stay_within_the_budget_under_a_flood() {
     const MIB: u64 = 1024 * 1024;
     let collector = Collector::start(&format!("max_body = {}\nmax_buffered_bodies = {}", 8 * MIB, 16 * MIB), None);
@@ -393,7 +377,6 @@ fn buffered_bodies_stay_within_the_budget_under_a_flood() {
 
 // Defect 11: rows were not checked beyond sensor, sequence and time, and bytes after the end of
 // the stream were accepted.
-#[test]
 fn rows_a_sensor_cannot_produce_are_refused_and_nothing_is_written() {
     let collector = Collector::start("", None);
     let client = client();
@@ -421,7 +404,6 @@ fn rows_a_sensor_cannot_produce_are_refused_and_nothing_is_written() {
 
 // Defect 11: a different body under an accepted sequence number was answered `duplicate` and
 // lost silently.
-#[test]
 fn another_body_under_an_accepted_number_is_a_conflict_also_after_a_restart() {
     let collector = Collector::start("", None);
     let client = client();
@@ -447,7 +429,6 @@ fn another_body_under_an_accepted_number_is_a_conflict_also_after_a_restart() {
 }
 
 // Defect 12: the small print of the protocol.
-#[test]
 fn the_protocol_small_print_holds() {
     let collector = Collector::start("max_body = \"4 KiB\"\nmax_buffered_bodies = \"64 KiB\"", None);
     let client = client();
@@ -490,7 +471,6 @@ fn the_protocol_small_print_holds() {
 
 // Issue: a sensor whose id does not match its token saw only "Broken pipe": the collector
 // answered 403 before reading the body and closed, so the client never read the answer.
-#[test]
 fn a_refused_upload_is_answered_not_cut_off() {
     let collector = Collector::start("", None);
     let client = client();
@@ -547,7 +527,6 @@ async fn crowd(to: SocketAddr, hold: usize, stop: Arc<std::sync::atomic::AtomicB
 
 // Slowloris during real uploads: thousands of idle and trickling connections, more than the
 // collector's cap, while a real sensor uploads a capture: every packet arrives exactly once.
-#[test]
 fn a_sensor_uploads_through_a_crowd_of_idle_and_trickling_connections() {
     let collector = Collector::start("header_timeout = \"2s\"\nmax_connections = 64", None);
     let dir = collector.dir.path();
@@ -602,4 +581,23 @@ fn a_sensor_uploads_through_a_crowd_of_idle_and_trickling_connections() {
             ("duplicated", tally.duplicated.to_string()),
         ],
     );
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(connections_that_send_nothing_or_go_quiet_are_closed),
+        trial!(tls_handshakes_and_silence_after_them_are_bounded),
+        trial!(connection_caps_refuse_clearly_and_idlers_give_way_to_a_sensor),
+        trial!(a_heartbeat_body_that_never_arrives_is_answered_408),
+        trial!(field_metadata_in_an_upload_is_dropped_and_the_batch_stored),
+        trial!(text_from_a_client_is_bounded_and_escaped_in_answers_registry_and_listing),
+        trial!(buffered_bodies_stay_within_the_budget_under_a_flood),
+        trial!(rows_a_sensor_cannot_produce_are_refused_and_nothing_is_written),
+        trial!(another_body_under_an_accepted_number_is_a_conflict_also_after_a_restart),
+        trial!(the_protocol_small_print_holds),
+        trial!(a_refused_upload_is_answered_not_cut_off),
+        trial!(a_sensor_uploads_through_a_crowd_of_idle_and_trickling_connections),
+    ]
 }

@@ -9,6 +9,7 @@
 //! `tests/reliability/run`.
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::Arc;
@@ -20,19 +21,14 @@ use arrow::datatypes::UInt64Type;
 use nightjar_packet::{LinkType, classify, decode};
 use nightjar_record::wire::{self, CONTENT_TYPE};
 use nightjar_record::{PacketBatchBuilder, RecordOptions};
+use nightjar_test_kit::collector_process::CollectorProcess;
+use nightjar_test_kit::conservation;
+use nightjar_test_kit::frames::Ipv4Probe;
+use nightjar_test_kit::ports::ReservedPort;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use tokio::sync::Mutex;
 
 // Each test uses part of the shared helper.
-#[allow(dead_code)]
-#[path = "support/collector_process.rs"]
-mod collector_process;
-
-use collector_process::CollectorProcess;
-
-#[allow(dead_code)]
-#[path = "support/conservation.rs"]
-mod conservation;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 const SENSORS: [&str; 3] = ["kill-a", "kill-b", "kill-c"];
@@ -46,8 +42,11 @@ fn body(sensor: &str, seq: u64) -> Vec<u8> {
     let now = chrono::Utc::now().timestamp_micros();
     let mut builder = PacketBatchBuilder::new(RecordOptions::default());
     for i in 0..rows_of(seq) {
-        let mut frame = vec![0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 198, 51, 100, (i % 200) as u8];
-        frame.extend_from_slice(&[192, 0, 2, 10, 0x9c, 0x40, 0, 53, 0, 8, 0, 0]);
+        let frame = Ipv4Probe::new(Ipv4Addr::new(198, 51, 100, (i % 200) as u8), Ipv4Addr::new(192, 0, 2, 10)).udp(
+            40000,
+            53,
+            &[],
+        );
         let packet = decode(LinkType::Raw, &frame).expect("valid probe");
         builder.append(now + i as i64, &packet, &classify(&packet), None);
     }
@@ -113,11 +112,12 @@ fn dataset_counts(dataset: &Path) -> BTreeMap<(String, u64), u64> {
     counts
 }
 
-#[test]
 fn sigkill_at_random_points_loses_and_repeats_nothing() {
     let rounds: usize = std::env::var("NIGHTJAR_KILL_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // The collector (re)starts on this port; the reservation keeps it ours meanwhile.
+    let reserved = ReservedPort::loopback();
+    let port = reserved.port();
     let config: PathBuf = dir.path().join("collector.toml");
     std::fs::write(
         &config,
@@ -218,4 +218,10 @@ fn stop_with_sigterm(collector: &mut Child) {
         assert!(Instant::now() < deadline, "the collector stops on SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![trial!(sigkill_at_random_points_loses_and_repeats_nothing)]
 }

@@ -30,7 +30,6 @@ fn number_after(text: &str, label: &str) -> u64 {
     text[start..].split_whitespace().next().and_then(|word| word.parse().ok()).expect("a number")
 }
 
-#[test]
 fn the_demo_runs_the_pipeline_and_leaves_a_dataset_a_risk_table_and_a_site() {
     let work = tempfile::tempdir().expect("temporary folder");
     let dir = work.path().join("demo");
@@ -94,7 +93,6 @@ fn the_demo_runs_the_pipeline_and_leaves_a_dataset_a_risk_table_and_a_site() {
     assert_eq!(number_after(&again, "sensor kept "), kept, "the same seed gives the same traffic");
 }
 
-#[test]
 fn the_demo_refuses_a_folder_it_did_not_make() {
     let work = tempfile::tempdir().expect("temporary folder");
     std::fs::write(work.path().join("thesis.txt"), "precious").expect("file written");
@@ -102,4 +100,13 @@ fn the_demo_refuses_a_folder_it_did_not_make() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an earlier demo's folder"));
     assert!(work.path().join("thesis.txt").exists());
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(the_demo_runs_the_pipeline_and_leaves_a_dataset_a_risk_table_and_a_site),
+        trial!(the_demo_refuses_a_folder_it_did_not_make),
+    ]
 }

@@ -16,7 +16,7 @@
 //! leaves the namespaces.
 //!
 //! Needs root, `ip netns` and `tc` (iproute2), plus the shared system-test
-//! prerequisites (`support/system.rs`). netem needs the kernel's `sch_netem`;
+//! prerequisites (`nightjar_test_kit::prereq`). netem needs the kernel's `sch_netem`;
 //! a kernel built without it refuses the qdisc kind. Like the VLAN note in
 //! `tool_captures.rs`, the test then says so in a `note:` line and impairs
 //! the path with what the kernel has: a token bucket (`tbf`) with a short
@@ -24,26 +24,15 @@
 //! `NIGHTJAR_REQUIRE_NETEM=1` to make a missing netem a failure.
 //! `NIGHTJAR_LONG_TESTS=1` runs a longer replay with more flaps.
 
-// The shared support modules serve many tests; this one uses a part of them.
-#[allow(dead_code)]
-#[path = "support/conservation.rs"]
-mod conservation;
-#[allow(dead_code)]
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/replay_capture.rs"]
-mod replay_capture;
-#[allow(dead_code)]
-#[path = "support/system.rs"]
-mod system;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use conservation::{Collected, SensorSetup};
-use netns::Lab;
-use replay_capture::make_capture;
-use system::{Background, Need, Tools, prepare, run, run_ok};
+use nightjar_test_kit::conservation;
+use nightjar_test_kit::conservation::{Collected, SensorSetup};
+use nightjar_test_kit::netns::Lab;
+use nightjar_test_kit::prereq::{Need, Skipped, Tools, prepare};
+use nightjar_test_kit::process::{Background, run, run_ok};
+use nightjar_test_kit::replay_capture::make_capture;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 const SENSOR: &str = "netem-1";
@@ -80,9 +69,8 @@ fn qdisc_drops(tools: &Tools, lab: &Lab, ns: &str, dev: &str) -> u64 {
         .sum()
 }
 
-#[test]
-fn loss_delay_reordering_and_flaps_lose_and_repeat_nothing() {
-    let Some(tools) = prepare("fault_network", &[Need::Tool("tc")]) else { return };
+fn loss_delay_reordering_and_flaps_lose_and_repeat_nothing() -> Result<(), Skipped> {
+    let tools = prepare("fault_network", &[Need::Tool("tc")])?;
     let (packets, capture_s, flaps) = if conservation::long_tests() { (60_000, 90, 8) } else { (20_000, 30, 3) };
     let dir = tempfile::tempdir().unwrap();
     let mut lab = Lab::new(&tools);
@@ -195,4 +183,11 @@ fn loss_delay_reordering_and_flaps_lose_and_repeat_nothing() {
             ("duplicated", tally.duplicated.to_string()),
         ],
     );
+    Ok(())
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![trial!(loss_delay_reordering_and_flaps_lose_and_repeat_nothing)]
 }

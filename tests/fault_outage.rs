@@ -9,23 +9,15 @@
 //! `NIGHTJAR_LONG_TESTS=1` it stays down for 3 minutes under a longer
 //! capture (`tests/reliability/run` sets it).
 
-// Each test uses part of the shared helpers.
-#[allow(dead_code)]
-#[path = "support/collector_process.rs"]
-mod collector_process;
-#[allow(dead_code)]
-#[path = "support/conservation.rs"]
-mod conservation;
-#[path = "support/replay_capture.rs"]
-mod replay_capture;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use collector_process::CollectorProcess;
-use conservation::{Collected, SensorSetup};
-use replay_capture::make_capture;
+use nightjar_test_kit::collector_process::CollectorProcess;
+use nightjar_test_kit::conservation;
+use nightjar_test_kit::conservation::{Collected, SensorSetup};
+use nightjar_test_kit::ports::ReservedPort;
+use nightjar_test_kit::replay_capture::make_capture;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 const SENSOR: &str = "outage-long";
@@ -46,7 +38,6 @@ fn stop(mut collector: CollectorProcess) {
     }
 }
 
-#[test]
 fn collector_down_under_traffic_then_back_everything_arrives_once() {
     // (packets, capture length, when the collector goes down, how long it stays down)
     let (packets, capture_s, down_at, down_for) = if conservation::long_tests() {
@@ -55,7 +46,9 @@ fn collector_down_under_traffic_then_back_everything_arrives_once() {
         (6_000, 40, Duration::from_secs(5), Duration::from_secs(25))
     };
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // The collector (re)starts on this port; the reservation keeps it ours meanwhile.
+    let reserved = ReservedPort::loopback();
+    let port = reserved.port();
     let collector_config = dir.path().join("collector.toml");
     std::fs::write(&collector_config, conservation::collector_toml(&format!("127.0.0.1:{port}"), 2)).unwrap();
     conservation::add_sensor(NIGHTJAR, &collector_config, SENSOR, &dir.path().join("sensor.token"));
@@ -112,4 +105,10 @@ fn collector_down_under_traffic_then_back_everything_arrives_once() {
             ("duplicated", tally.duplicated.to_string()),
         ],
     );
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![trial!(collector_down_under_traffic_then_back_everything_arrives_once)]
 }

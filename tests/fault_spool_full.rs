@@ -1,5 +1,5 @@
 //! The sensor's spool runs out of room while the collector is down, with
-//! the spool on a small tmpfs (so this needs root; it says `skipped: …`
+//! the spool on a small tmpfs (so this needs root; it is reported ignored
 //! without it, unless `NIGHTJAR_SYSTEM_TESTS=require`):
 //!
 //! - the size bound (`spool.max_bytes`) is reached first: the oldest
@@ -13,22 +13,16 @@
 //! what the sensor reported dropped, row for row, and nothing is stored
 //! twice (see `crates/nightjar-sensor/src/spool/mod.rs`, "Full spool").
 
-// Each test uses part of the shared helpers.
-#[allow(dead_code)]
-#[path = "support/collector_process.rs"]
-mod collector_process;
-#[allow(dead_code)]
-#[path = "support/conservation.rs"]
-mod conservation;
-#[path = "support/replay_capture.rs"]
-mod replay_capture;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use collector_process::CollectorProcess;
-use conservation::{Collected, SensorSetup, Tmpfs};
-use replay_capture::make_capture;
+use nightjar_test_kit::collector_process::CollectorProcess;
+use nightjar_test_kit::conservation;
+use nightjar_test_kit::conservation::{Collected, SensorSetup};
+use nightjar_test_kit::ports::ReservedPort;
+use nightjar_test_kit::prereq::Skipped;
+use nightjar_test_kit::replay_capture::make_capture;
+use nightjar_test_kit::tmpfs::Tmpfs;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 const PACKETS: u64 = 60_000;
@@ -44,11 +38,13 @@ struct Outcome {
 /// Replay `PACKETS` packets fast into a spool on a tmpfs of `fs_size` with
 /// `max_bytes`, the collector down; then start the collector and let the
 /// sensor drain and exit.
-fn run(test: &str, sensor: &str, fs_size: &str, max_bytes: &str) -> Option<Outcome> {
+fn run(test: &str, sensor: &str, fs_size: &str, max_bytes: &str) -> Result<Outcome, Skipped> {
     let dir = tempfile::tempdir().unwrap();
     let spool_fs = dir.path().join("spool-fs");
     let _mount = Tmpfs::mount(test, &spool_fs, fs_size)?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // The collector (re)starts on this port; the reservation keeps it ours meanwhile.
+    let reserved = ReservedPort::loopback();
+    let port = reserved.port();
     let collector_config = dir.path().join("collector.toml");
     std::fs::write(&collector_config, conservation::collector_toml(&format!("127.0.0.1:{port}"), 0)).unwrap();
     conservation::add_sensor(NIGHTJAR, &collector_config, sensor, &dir.path().join("sensor.token"));
@@ -93,16 +89,11 @@ fn run(test: &str, sensor: &str, fs_size: &str, max_bytes: &str) -> Option<Outco
     let per_batch = conservation::seqs_of(&conservation::rows_per_batch(&stored), sensor);
     let tally = conservation::compare(&expected, &actual);
     let missing = conservation::missing(&expected, &actual).values().sum();
-    Some(Outcome { stdout, per_batch, tally, missing })
+    Ok(Outcome { stdout, per_batch, tally, missing })
 }
 
-#[test]
-fn a_spool_at_its_bound_drops_the_oldest_batches_counted_exactly() {
-    let Some(Outcome { stdout, per_batch, tally, missing }) =
-        run("fault_spool_full (bound)", "spool-bound", "16m", "1 MiB")
-    else {
-        return;
-    };
+fn a_spool_at_its_bound_drops_the_oldest_batches_counted_exactly() -> Result<(), Skipped> {
+    let Outcome { stdout, per_batch, tally, missing } = run("fault_spool_full (bound)", "spool-bound", "16m", "1 MiB")?;
     let (dropped_batches, dropped_rows) = conservation::sensor_line(&stdout, "dropped, spool full");
     let (write_errors, _) = conservation::sensor_line(&stdout, "spool write errors");
     assert!(dropped_batches > 0, "the replay overflowed the 1 MiB bound:\n{stdout}");
@@ -129,15 +120,12 @@ fn a_spool_at_its_bound_drops_the_oldest_batches_counted_exactly() {
             ("duplicated", tally.duplicated.to_string()),
         ],
     );
+    Ok(())
 }
 
-#[test]
-fn a_full_spool_disk_loses_the_unwritable_batches_counted_exactly() {
-    let Some(Outcome { stdout, per_batch, tally, missing }) =
-        run("fault_spool_full (disk full)", "spool-disk", "512k", "64 MiB")
-    else {
-        return;
-    };
+fn a_full_spool_disk_loses_the_unwritable_batches_counted_exactly() -> Result<(), Skipped> {
+    let Outcome { stdout, per_batch, tally, missing } =
+        run("fault_spool_full (disk full)", "spool-disk", "512k", "64 MiB")?;
     let (write_errors, lost_rows) = conservation::sensor_line(&stdout, "spool write errors");
     let (dropped_batches, dropped_rows) = conservation::sensor_line(&stdout, "dropped, spool full");
     assert!(write_errors > 0, "the 512 KiB file system filled up:\n{stdout}");
@@ -155,4 +143,14 @@ fn a_full_spool_disk_loses_the_unwritable_batches_counted_exactly() {
             ("duplicated", tally.duplicated.to_string()),
         ],
     );
+    Ok(())
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(a_spool_at_its_bound_drops_the_oldest_batches_counted_exactly),
+        trial!(a_full_spool_disk_loses_the_unwritable_batches_counted_exactly),
+    ]
 }

@@ -5,10 +5,7 @@
 //! token is refused.
 //!
 //! Needs `python3` with `adbc-driver-flightsql`, `adbc-driver-manager` and `pyarrow`
-//! (`.ci/python-requirements.txt`); skips without them unless `NIGHTJAR_SYSTEM_TESTS=require`.
-
-#[path = "../crates/nightjar-query/tests/support/fixture.rs"]
-mod fixture;
+//! (`.ci/python-requirements.txt`); reported ignored without them unless `NIGHTJAR_SYSTEM_TESTS=require`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -18,25 +15,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use nightjar_test_kit::fixture;
+use nightjar_test_kit::prereq::{self, Skipped};
+
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Whether python3 can import the ADBC Flight SQL driver; panics when CI requires it.
-fn adbc_available() -> bool {
-    let probe = "import adbc_driver_flightsql.dbapi, adbc_driver_manager, pyarrow";
-    let ok = Command::new("python3").args(["-c", probe]).output().is_ok_and(|out| out.status.success());
-    if !ok {
-        let why = "python3 with adbc-driver-flightsql, adbc-driver-manager and pyarrow is not available \
-                   (pip install -r .ci/python-requirements.txt)";
-        if std::env::var("NIGHTJAR_SYSTEM_TESTS").is_ok_and(|v| v == "require") {
-            panic!("NIGHTJAR_SYSTEM_TESTS=require, but {why}");
-        }
-        eprintln!("skipped: flight_sql: {why}");
-    }
-    ok
 }
 
 /// `nightjar serve-sql` as a child process; killed and reaped on drop.
@@ -112,11 +97,12 @@ fn assert_refused(seen: &Value, key: &str, status: &str, words: &[&str]) {
     }
 }
 
-#[test]
-fn the_adbc_flight_sql_driver_queries_over_tls_with_a_token_and_cannot_write_or_read_files() {
-    if !adbc_available() {
-        return;
-    }
+fn the_adbc_flight_sql_driver_queries_over_tls_with_a_token_and_cannot_write_or_read_files() -> Result<(), Skipped> {
+    prereq::python_imports(
+        "flight_sql",
+        "adbc_driver_flightsql.dbapi, adbc_driver_manager, pyarrow",
+        "pip install -r .ci/python-requirements.txt",
+    )?;
     let work = tempfile::tempdir().expect("temporary folder");
     let data = work.path().join("data");
     fixture::write(&data);
@@ -201,4 +187,11 @@ fn the_adbc_flight_sql_driver_queries_over_tls_with_a_token_and_cannot_write_or_
     // Wrong tokens.
     assert_refused(&seen, "wrong_password", "UNAUTHENTICATED", &["invalid token"]);
     assert_refused(&seen, "wrong_bearer", "UNAUTHENTICATED", &["invalid token"]);
+    Ok(())
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![trial!(the_adbc_flight_sql_driver_queries_over_tls_with_a_token_and_cannot_write_or_read_files)]
 }

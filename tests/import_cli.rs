@@ -3,13 +3,12 @@
 //! file already imported is refused, and a dark prefix must say its mask.
 
 use std::fs;
+use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::{Command, Output};
 
-#[path = "support/summary.rs"]
-mod summary;
-
-use summary::count;
+use nightjar_test_kit::frames::{Ipv4Probe, Tcp, ethernet};
+use nightjar_test_kit::summary::count;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
@@ -22,7 +21,6 @@ fn generate(path: &Path, packets: &str, seed: &str) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-#[test]
 fn damaged_files_are_reported_and_everything_readable_is_kept() {
     let work = tempfile::tempdir().unwrap();
     let good = work.path().join("good.pcap");
@@ -63,7 +61,6 @@ fn damaged_files_are_reported_and_everything_readable_is_kept() {
     assert!(fs::read_dir(&dataset).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with("day=")));
 }
 
-#[test]
 fn dark_prefix_and_research_list_shape_the_records() {
     let work = tempfile::tempdir().unwrap();
     let pcap = work.path().join("g.pcap");
@@ -115,16 +112,11 @@ fn dark_prefix_and_research_list_shape_the_records() {
 
 /// A pcap with one TCP SYN from `src` to 192.0.2.1:22 (Ethernet, IPv4).
 fn one_syn_pcap(path: &Path, src: [u8; 4]) {
-    let mut ip = vec![0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0];
-    ip.extend_from_slice(&src);
-    ip.extend_from_slice(&[192, 0, 2, 1]);
-    let sum = ip.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum::<u32>();
-    let checksum = !((sum & 0xffff) + (sum >> 16)) as u16;
-    ip[10..12].copy_from_slice(&checksum.to_be_bytes());
-    let tcp = [0x9c, 0x40, 0, 22, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x04, 0, 0, 0, 0, 0];
-    let mut frame = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00];
-    frame.extend_from_slice(&ip);
-    frame.extend_from_slice(&tcp);
+    let syn = Ipv4Probe::new(Ipv4Addr::from(src), Ipv4Addr::new(192, 0, 2, 1))
+        .dont_fragment()
+        .with_checksum()
+        .tcp(Tcp::syn(40000, 22));
+    let frame = ethernet([0x02, 0, 0, 0, 0, 1], [0x02, 0, 0, 0, 0, 2], &syn);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as u32;
     let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
     for field in [now, 0, frame.len() as u32, frame.len() as u32] {
@@ -134,7 +126,6 @@ fn one_syn_pcap(path: &Path, src: [u8; 4]) {
     fs::write(path, pcap).unwrap();
 }
 
-#[test]
 fn the_bundled_research_list_applies_when_none_is_given() {
     let work = tempfile::tempdir().unwrap();
     let pcap = work.path().join("censys.pcap");
@@ -154,7 +145,6 @@ fn the_bundled_research_list_applies_when_none_is_given() {
     assert_eq!((count(&none, "records kept"), count(&none, "research")), (1, 0), "{none}");
 }
 
-#[test]
 fn bad_arguments_are_named() {
     let out = nightjar(&["import", "x.pcap", "--out", "/tmp/unused", "--dark-prefix", "192.0.2.300/24"]);
     assert!(!out.status.success());
@@ -179,7 +169,6 @@ fn tree(dir: &Path) -> Vec<String> {
     out
 }
 
-#[test]
 fn a_failed_import_leaves_nothing_behind_and_prints_no_summary() {
     let work = tempfile::tempdir().unwrap();
     let good = work.path().join("good.pcap");
@@ -222,7 +211,6 @@ fn a_failed_import_leaves_nothing_behind_and_prints_no_summary() {
     assert_eq!(tree(&existing), before);
 }
 
-#[test]
 fn a_capture_imported_before_is_refused_unless_allowed() {
     let work = tempfile::tempdir().unwrap();
     let pcap = work.path().join("week.pcap");
@@ -267,7 +255,6 @@ fn a_capture_imported_before_is_refused_unless_allowed() {
     stored(2 * rows);
 }
 
-#[test]
 fn a_dark_prefix_without_a_mask_is_refused_with_the_masks_to_choose() {
     let out = nightjar(&["import", "x.pcap", "--data", "/tmp/unused", "--dark-prefix", "192.0.2.0"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -278,7 +265,6 @@ fn a_dark_prefix_without_a_mask_is_refused_with_the_masks_to_choose() {
     assert!(stderr.contains("2001:db8::/64") && stderr.contains("2001:db8::/128"), "{stderr}");
 }
 
-#[test]
 fn the_summary_speaks_of_one_file_in_the_singular() {
     let work = tempfile::tempdir().unwrap();
     let pcap = work.path().join("one.pcap");
@@ -286,4 +272,19 @@ fn the_summary_speaks_of_one_file_in_the_singular() {
     let out = nightjar(&["import", pcap.to_str().unwrap(), "--data", work.path().join("d").to_str().unwrap(), "-q"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("imported 1 file into "), "{stdout}");
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(damaged_files_are_reported_and_everything_readable_is_kept),
+        trial!(dark_prefix_and_research_list_shape_the_records),
+        trial!(the_bundled_research_list_applies_when_none_is_given),
+        trial!(bad_arguments_are_named),
+        trial!(a_failed_import_leaves_nothing_behind_and_prints_no_summary),
+        trial!(a_capture_imported_before_is_refused_unless_allowed),
+        trial!(a_dark_prefix_without_a_mask_is_refused_with_the_masks_to_choose),
+        trial!(the_summary_speaks_of_one_file_in_the_singular),
+    ]
 }

@@ -43,7 +43,6 @@ fn busiest(data: &str) -> (String, u64, u64, u64) {
     (fields[0].to_string(), fields[1].parse().unwrap(), fields[2].parse().unwrap(), fields[3].parse().unwrap())
 }
 
-#[test]
 fn a_source_is_described_as_sql_counts_it() {
     let work = tempfile::tempdir().unwrap();
     let data = imported(work.path());
@@ -72,7 +71,6 @@ fn a_source_is_described_as_sql_counts_it() {
     assert!(table.contains(&format!("days seen        {days} {}", if days == 1 { "day" } else { "days" })), "{table}");
 }
 
-#[test]
 fn an_unknown_address_says_so_and_a_bad_location_names_the_dataset() {
     let work = tempfile::tempdir().unwrap();
     let data = imported(work.path());
@@ -90,4 +88,13 @@ fn an_unknown_address_says_so_and_a_bad_location_names_the_dataset() {
 
     let not_an_address = nightjar(&["lookup", "198.18.0.1/24", "--data", &data]);
     assert_eq!(not_an_address.status.code(), Some(2));
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(a_source_is_described_as_sql_counts_it),
+        trial!(an_unknown_address_says_so_and_a_bad_location_names_the_dataset),
+    ]
 }

@@ -4,36 +4,20 @@
 //! distinct sources per country.
 //!
 //! Needs `python3` with `duckdb` and `pyarrow` (`pip install duckdb pyarrow`);
-//! skips without them unless `NIGHTJAR_SYSTEM_TESTS=require`.
+//! reported ignored without them unless `NIGHTJAR_SYSTEM_TESTS=require`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-#[path = "support/summary.rs"]
-mod summary;
-
-use summary::count;
+use nightjar_test_kit::prereq::{self, Skipped};
+use nightjar_test_kit::summary::count;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Whether python3 can import duckdb and pyarrow; panics when CI requires it.
-fn python_readers_available() -> bool {
-    let ok =
-        Command::new("python3").args(["-c", "import duckdb, pyarrow"]).output().is_ok_and(|out| out.status.success());
-    if !ok {
-        let why = "python3 with the duckdb and pyarrow packages is not available";
-        if std::env::var("NIGHTJAR_SYSTEM_TESTS").is_ok_and(|v| v == "require") {
-            panic!("NIGHTJAR_SYSTEM_TESTS=require, but {why}");
-        }
-        eprintln!("skipped: parquet_readers: {why}");
-    }
-    ok
 }
 
 fn run_nightjar(args: &[&str]) -> String {
@@ -42,11 +26,8 @@ fn run_nightjar(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("nightjar prints UTF-8")
 }
 
-#[test]
-fn duckdb_and_pyarrow_read_the_imported_dataset_and_agree_with_the_import() {
-    if !python_readers_available() {
-        return;
-    }
+fn duckdb_and_pyarrow_read_the_imported_dataset_and_agree_with_the_import() -> Result<(), Skipped> {
+    prereq::python_imports("parquet_readers", "duckdb, pyarrow", "pip install -r .ci/python-requirements.txt")?;
     let work = tempfile::tempdir().unwrap();
     let pcap = work.path().join("dark.pcap");
     let dataset = work.path().join("dataset");
@@ -160,4 +141,11 @@ fn duckdb_and_pyarrow_read_the_imported_dataset_and_agree_with_the_import() {
     assert!(seen["addresses_compared"].as_u64().unwrap() > 100);
     assert!(seen["ipv6_addresses_compared"].as_u64().unwrap() > 0, "the IPv6 branch of the macro is exercised");
     assert_eq!(seen["address_mismatches"], Value::Array(vec![]), "DuckDB macro vs ipaddress");
+    Ok(())
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![trial!(duckdb_and_pyarrow_read_the_imported_dataset_and_agree_with_the_import)]
 }

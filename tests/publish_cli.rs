@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 // Only the runner and the dark prefixes of the shared dataset helpers are used here.
-#[allow(dead_code)]
-#[path = "support/risk_data.rs"]
-mod risk_data;
+use crate::support::risk_data;
 
 use risk_data::{DARK_PREFIXES, nightjar};
 
@@ -45,7 +43,6 @@ fn asn_db(work: &Path) -> PathBuf {
     mmdb
 }
 
-#[test]
 fn an_as_named_like_an_address_is_published_as_its_number() {
     let work = tempfile::tempdir().unwrap();
     let pcap = work.path().join("dark.pcap");
@@ -108,4 +105,10 @@ fn an_as_named_like_an_address_is_published_as_its_number() {
     assert!(!names.is_empty() && names.iter().all(|name| *name == "AS64500"), "{asns}");
     let risk_page = fs::read_to_string(site.join("risk-any.html")).unwrap();
     assert!(risk_page.contains("1 AS name from the ASN database read as an IP address"), "{risk_page}");
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![trial!(an_as_named_like_an_address_is_published_as_its_number)]
 }

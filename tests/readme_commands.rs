@@ -75,7 +75,6 @@ fn subcommands(help: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[test]
 fn every_nightjar_command_in_the_readme_is_accepted_by_the_binary() {
     let readme = repo_file("README.md");
     let mut checked = 0;
@@ -113,7 +112,6 @@ fn every_nightjar_command_in_the_readme_is_accepted_by_the_binary() {
     assert!(checked >= 15, "only {checked} nightjar commands found in the README");
 }
 
-#[test]
 fn the_readme_has_one_test_command_and_ci_runs_it() {
     let readme = repo_file("README.md");
     let tests: Vec<String> = shell_lines(&readme).into_iter().filter(|line| line.starts_with("cargo test")).collect();
@@ -122,4 +120,13 @@ fn the_readme_has_one_test_command_and_ci_runs_it() {
     assert!(ci.lines().any(|line| line.trim().starts_with(&tests[0])), "`.ci/run` does not run `{}`", tests[0]);
     let runs: Vec<String> = shell_lines(&readme).into_iter().filter(|line| line.starts_with("cargo run")).collect();
     assert_eq!(runs, ["cargo run --release -- demo"], "the README's one command for the main job");
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(every_nightjar_command_in_the_readme_is_accepted_by_the_binary),
+        trial!(the_readme_has_one_test_command_and_ci_runs_it),
+    ]
 }

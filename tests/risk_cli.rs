@@ -2,7 +2,7 @@
 //! over the same Parquet, `--show-sql` prints readable SQL, and bad
 //! arguments get clear errors.
 //!
-//! The DuckDB comparison needs `python3` with `duckdb`; it skips without it
+//! The DuckDB comparison needs `python3` with `duckdb`; it is reported ignored without it
 //! unless `NIGHTJAR_SYSTEM_TESTS=require`.
 
 use std::collections::BTreeMap;
@@ -11,25 +11,13 @@ use std::process::Command;
 
 use serde_json::Value;
 
-#[path = "support/risk_data.rs"]
-mod risk_data;
+use crate::support::risk_data;
+use nightjar_test_kit::prereq::{self, Skipped};
 
 use risk_data::{NIGHTJAR, dataset, nightjar};
 
 fn repo_root() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn duckdb_available() -> bool {
-    let ok = Command::new("python3").args(["-c", "import duckdb"]).output().is_ok_and(|out| out.status.success());
-    if !ok {
-        let why = "python3 with the duckdb package is not available";
-        if std::env::var("NIGHTJAR_SYSTEM_TESTS").is_ok_and(|v| v == "require") {
-            panic!("NIGHTJAR_SYSTEM_TESTS=require, but {why}");
-        }
-        eprintln!("skipped: risk_cli duckdb comparison: {why}");
-    }
-    ok
 }
 
 /// `nightjar risk --format json` rows as "period|country|risk" → sources.
@@ -54,11 +42,8 @@ fn nightjar_counts(data: &Path, period: &str) -> BTreeMap<String, u64> {
         .collect()
 }
 
-#[test]
-fn duckdb_counts_the_same_distinct_sources_per_country_day_and_week() {
-    if !duckdb_available() {
-        return;
-    }
+fn duckdb_counts_the_same_distinct_sources_per_country_day_and_week() -> Result<(), Skipped> {
+    prereq::python_imports("risk_cli duckdb comparison", "duckdb", "pip install -r .ci/python-requirements.txt")?;
     let work = tempfile::tempdir().unwrap();
     let data = dataset(work.path());
     for period in ["day", "week"] {
@@ -81,9 +66,9 @@ fn duckdb_counts_the_same_distinct_sources_per_country_day_and_week() {
             .collect();
         assert!(differ.is_empty(), "per {period}, {} rows differ:\n{}", differ.len(), differ.join("\n"));
     }
+    Ok(())
 }
 
-#[test]
 fn show_sql_prints_the_query_and_bad_arguments_are_explained() {
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("empty");
@@ -136,7 +121,6 @@ fn show_sql_prints_the_query_and_bad_arguments_are_explained() {
     assert!(empty.contains("# coverage 2026-11-01: 0 sensors, 0 dark addresses observed"), "{empty}");
 }
 
-#[test]
 fn risk_and_publish_share_options_defaults_and_formats() {
     let work = tempfile::tempdir().unwrap();
     let data = dataset(work.path());
@@ -171,4 +155,14 @@ fn risk_and_publish_share_options_defaults_and_formats() {
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains(&format!("--data {data_text}")), "{stderr}");
     }
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(duckdb_counts_the_same_distinct_sources_per_country_day_and_week),
+        trial!(show_sql_prints_the_query_and_bad_arguments_are_explained),
+        trial!(risk_and_publish_share_options_defaults_and_formats),
+    ]
 }

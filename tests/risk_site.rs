@@ -4,7 +4,7 @@
 //! leaving the page.
 //!
 //! The browser test needs Debian's `chromium` and Python's `playwright`
-//! (`.ci/install-system-tools`, `.ci/python-requirements.txt`); it skips
+//! (`.ci/install-system-tools`, `.ci/python-requirements.txt`); it is reported ignored
 //! without them unless `NIGHTJAR_SYSTEM_TESTS=require`. Screenshots go to
 //! `$NIGHTJAR_TEST_ARTIFACTS/risk_site/` or the test's target tmp folder,
 //! printed by the test.
@@ -19,8 +19,8 @@ use arrow::array::{Array, FixedSizeBinaryArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
-#[path = "support/risk_data.rs"]
-mod risk_data;
+use crate::support::risk_data;
+use nightjar_test_kit::prereq::{self, Skipped};
 
 use risk_data::{DARK_PREFIXES, dataset, nightjar};
 
@@ -76,7 +76,6 @@ fn publish(data: &Path, out: &Path) -> String {
     nightjar(&["publish", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "week"])
 }
 
-#[test]
 fn published_files_hold_no_address_and_are_described_by_the_datapackage() {
     let work = tempfile::tempdir().unwrap();
     let data = dataset(work.path());
@@ -159,26 +158,21 @@ fn published_files_hold_no_address_and_are_described_by_the_datapackage() {
     assert!(index.contains(&format!("data-suppressed=\"{suppressed}\"")), "the front page states the suppressed rows");
 }
 
-fn browser_available() -> Option<PathBuf> {
+fn browser_available() -> Result<PathBuf, Skipped> {
     let chromium =
         ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().map(PathBuf::from).find(|p| p.exists());
     let playwright =
         Command::new("python3").args(["-c", "import playwright.sync_api"]).output().is_ok_and(|o| o.status.success());
     let why = match (&chromium, playwright) {
-        (Some(_), true) => return chromium,
+        (Some(chromium), true) => return Ok(chromium.clone()),
         (None, _) => "Debian's chromium is not installed (see .ci/install-system-tools)",
         (_, false) => "python3 cannot import playwright (see .ci/python-requirements.txt)",
     };
-    if std::env::var("NIGHTJAR_SYSTEM_TESTS").is_ok_and(|v| v == "require") {
-        panic!("NIGHTJAR_SYSTEM_TESTS=require, but {why}");
-    }
-    eprintln!("skipped: risk_site browser test: {why}");
-    None
+    Err(prereq::missing("risk_site browser test", why))
 }
 
-#[test]
-fn the_site_renders_in_headless_chromium_without_leaving_the_page() {
-    let Some(chromium) = browser_available() else { return };
+fn the_site_renders_in_headless_chromium_without_leaving_the_page() -> Result<(), Skipped> {
+    let chromium = browser_available()?;
     let work = tempfile::tempdir().unwrap();
     let data = dataset(work.path());
     let site = work.path().join("site");
@@ -223,4 +217,14 @@ fn the_site_renders_in_headless_chromium_without_leaving_the_page() {
     for shot in ["index-count.png", "index-rate.png", "country.png", "risk-ssh.png"] {
         assert!(fs::metadata(shots.join(shot)).is_ok_and(|m| m.len() > 10_000), "screenshot {shot}");
     }
+    Ok(())
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(published_files_hold_no_address_and_are_described_by_the_datapackage),
+        trial!(the_site_renders_in_headless_chromium_without_leaving_the_page),
+    ]
 }

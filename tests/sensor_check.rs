@@ -13,14 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-#[allow(dead_code)]
-#[path = "support/collector_process.rs"]
-mod collector_process;
-
-use collector_process::CollectorProcess;
-
-#[path = "support/replay_capture.rs"]
-mod replay_capture;
+use nightjar_test_kit::collector_process::CollectorProcess;
+use nightjar_test_kit::ports::ReservedPort;
+use nightjar_test_kit::replay_capture;
+use nightjar_test_kit::sensor_toml::SensorToml;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -85,53 +81,22 @@ impl Collector {
 fn sensor_dir(id: &str, url: &str, token: &str, ca_file: Option<&Path>, extra: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("sensor.token"), format!("{token}\n")).unwrap();
-    let ca = match ca_file {
-        Some(ca) => {
-            std::fs::copy(ca, dir.path().join("collector-ca.pem")).unwrap();
-            "ca_file = \"collector-ca.pem\"\n"
-        }
-        None => "",
-    };
     let (pcap, _) = replay_capture::make_capture(dir.path(), "replay.pcap", 600, 31, 60);
-    std::fs::write(
-        dir.path().join("sensor.toml"),
-        format!(
-            r#"
-[sensor]
-id = "{id}"
-token_file = "sensor.token"
-
-[uplink]
-url = "{url}"
-{ca}connect_timeout = "2s"
-request_timeout = "5s"
-initial_backoff = "100ms"
-max_backoff = "500ms"
-auth_retry = "1s"
-
-[capture]
-replay = [{pcap:?}]
-# Live-like: keep running after the replay.
-exit_after_replay = false
-
-[filter]
-dark_prefixes = ["{dark}"]
-
-[batch]
-max_rows = 200
-
-[spool]
-dir = "spool"
-
-[heartbeat]
-interval = "1s"
-{extra}
-"#,
-            pcap = pcap.display().to_string(),
-            dark = replay_capture::DARK,
-        ),
-    )
-    .unwrap();
+    let mut config = SensorToml::replay(id, "sensor.token", url, &[&pcap])
+        .set("uplink.connect_timeout", "2s")
+        .set("uplink.request_timeout", "5s")
+        .set("uplink.max_backoff", "500ms")
+        .set("uplink.auth_retry", "1s")
+        // Live-like: keep running after the replay.
+        .set("capture.exit_after_replay", false)
+        .set("batch.max_rows", 200)
+        .set("heartbeat.interval", "1s")
+        .merge(extra);
+    if let Some(ca) = ca_file {
+        std::fs::copy(ca, dir.path().join("collector-ca.pem")).unwrap();
+        config = config.set("uplink.ca_file", "collector-ca.pem");
+    }
+    config.write(&dir.path().join("sensor.toml"));
     dir
 }
 
@@ -182,7 +147,6 @@ fn assert_failed_at(out: &Output, check: &str, reason: &str) {
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("check `{check}` failed")), "{all}");
 }
 
-#[test]
 fn check_against_a_good_collector_passes_every_line() {
     let collector = Collector::start();
     let dir = sensor_dir("tokyo-1", &collector.url(), &collector.token, Some(&collector.certificate()), "");
@@ -196,14 +160,12 @@ fn check_against_a_good_collector_passes_every_line() {
     assert!(line(&all, "clock").contains("within 1 s") || line(&all, "clock").contains(" s "), "{all}");
 }
 
-#[test]
 fn check_with_a_wrong_token_fails_at_token() {
     let collector = Collector::start();
     let dir = sensor_dir("tokyo-1", &collector.url(), "not-the-token", Some(&collector.certificate()), "");
     assert_failed_at(&check(dir.path()), "token", "401");
 }
 
-#[test]
 fn check_with_another_sensors_token_fails_at_sensor_id_naming_both() {
     let collector = Collector::start();
     let dir = sensor_dir("partner-1", &collector.url(), &collector.token, Some(&collector.certificate()), "");
@@ -212,14 +174,13 @@ fn check_with_another_sensors_token_fails_at_sensor_id_naming_both() {
     assert!(line(&text(&out), "sensor id").contains("tokyo-1"), "{}", text(&out));
 }
 
-#[test]
 fn check_against_a_stopped_collector_fails_at_connect() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = sensor_dir("tokyo-1", &format!("http://127.0.0.1:{port}"), "some-token", None, "");
+    // Reserved and not listening: connections are refused, as by a stopped collector.
+    let stopped = ReservedPort::loopback();
+    let dir = sensor_dir("tokyo-1", &format!("http://{}", stopped.address()), "some-token", None, "");
     assert_failed_at(&check(dir.path()), "connect", "cannot connect");
 }
 
-#[test]
 fn check_trusting_another_ca_fails_at_tls() {
     let collector = Collector::start();
     let stranger = tempfile::tempdir().unwrap();
@@ -259,7 +220,6 @@ fn skewed_server(offset: chrono::Duration) -> u16 {
     port
 }
 
-#[test]
 fn check_against_a_collector_whose_clock_is_15_minutes_off_fails_at_clock() {
     let behind = skewed_server(chrono::Duration::minutes(-15));
     let dir = sensor_dir("tokyo-1", &format!("http://127.0.0.1:{behind}"), "some-token", None, "");
@@ -277,10 +237,9 @@ fn check_against_a_collector_whose_clock_is_15_minutes_off_fails_at_clock() {
     assert!(out.status.success(), "a few seconds are within the protocol's skew\n{}", text(&out));
 }
 
-#[test]
 fn check_offline_does_not_contact_the_collector() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = sensor_dir("tokyo-1", &format!("http://127.0.0.1:{port}"), "some-token", None, "");
+    let collector = ReservedPort::loopback();
+    let dir = sensor_dir("tokyo-1", &format!("http://{}", collector.address()), "some-token", None, "");
     let before = tree(dir.path());
     let out = Command::new(NIGHTJAR)
         .args(["sensor", "--check", "--offline", "--config"])
@@ -306,10 +265,10 @@ fn series(page: &str, name: &str) -> Option<u64> {
     page.lines().find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
 }
 
-#[test]
 fn a_sensor_whose_id_does_not_match_its_token_logs_counts_and_keeps_its_spool() {
     let collector = Collector::start();
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let metrics = ReservedPort::loopback();
+    let metrics_port = metrics.port();
     let extra = format!("[metrics]\nenabled = true\nlisten = \"127.0.0.1:{metrics_port}\"\nlog_interval = \"0s\"\n");
     let dir = sensor_dir("partner-1", &collector.url(), &collector.token, Some(&collector.certificate()), &extra);
     let config = dir.path().join("sensor.toml");
@@ -354,7 +313,6 @@ fn a_sensor_whose_id_does_not_match_its_token_logs_counts_and_keeps_its_spool() 
     let _ = sensor.wait();
 }
 
-#[test]
 fn a_sensor_whose_spool_was_reset_gets_409_from_the_real_collector_stops_and_keeps_its_spool() {
     let collector = Collector::start();
     let first = sensor_dir("tokyo-1", &collector.url(), &collector.token, Some(&collector.certificate()), "");
@@ -391,4 +349,20 @@ fn a_sensor_whose_spool_was_reset_gets_409_from_the_real_collector_stops_and_kee
     let kept = std::fs::read_dir(first.path().join("spool/batches")).unwrap().count();
     assert!(kept >= 2, "the conflicting batch and the ones after it stay spooled ({kept})");
     assert_eq!(collector.dataset_files(), stored, "the collector stored nothing new");
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(check_against_a_good_collector_passes_every_line),
+        trial!(check_with_a_wrong_token_fails_at_token),
+        trial!(check_with_another_sensors_token_fails_at_sensor_id_naming_both),
+        trial!(check_against_a_stopped_collector_fails_at_connect),
+        trial!(check_trusting_another_ca_fails_at_tls),
+        trial!(check_against_a_collector_whose_clock_is_15_minutes_off_fails_at_clock),
+        trial!(check_offline_does_not_contact_the_collector),
+        trial!(a_sensor_whose_id_does_not_match_its_token_logs_counts_and_keeps_its_spool),
+        trial!(a_sensor_whose_spool_was_reset_gets_409_from_the_real_collector_stops_and_keeps_its_spool),
+    ]
 }

@@ -5,20 +5,16 @@
 //! is reported; `--log-format json` writes JSON lines; a bad config is an
 //! error naming the key.
 
-#[path = "../crates/nightjar-sensor/tests/support/receiver.rs"]
-mod receiver;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
-use receiver::{Receiver, Scripted};
 
-#[path = "support/replay_capture.rs"]
-mod replay_capture;
-
-use replay_capture::make_capture;
+use nightjar_test_kit::ports::ReservedPort;
+use nightjar_test_kit::receiver::{Receiver, Scripted};
+use nightjar_test_kit::replay_capture::make_capture;
+use nightjar_test_kit::sensor_toml::SensorToml;
 
 const SENSOR: &str = "cli-1";
 const TOKEN: &str = "cli-test-token";
@@ -35,40 +31,14 @@ fn write_config(dir: &Path, url: &str, pcap: &Path, pace: &str) -> PathBuf {
 /// [`write_config`] with `extra` appended (whole sections).
 fn write_config_with(dir: &Path, url: &str, pcap: &Path, pace: &str, extra: &str) -> PathBuf {
     std::fs::write(dir.join("token"), TOKEN).unwrap();
-    let path = dir.join("sensor.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[sensor]
-id = "{SENSOR}"
-token_file = "token"
-
-[uplink]
-url = "{url}"
-initial_backoff = "50ms"
-max_backoff = "300ms"
-
-[capture]
-replay = [{pcap:?}]
-replay_pace = "{pace}"
-
-[filter]
-dark_prefixes = ["192.0.2.0/24"]
-
-[batch]
-max_rows = 400
-max_age = "200ms"
-
-[spool]
-dir = "spool"
-{extra}
-"#,
-            pcap = pcap.display().to_string()
-        ),
-    )
-    .unwrap();
-    path
+    SensorToml::replay(SENSOR, "token", url, &[pcap])
+        .set("uplink.initial_backoff", "50ms")
+        .set("uplink.max_backoff", "300ms")
+        .set("capture.replay_pace", pace)
+        .set("batch.max_rows", 400)
+        .set("batch.max_age", "200ms")
+        .merge(extra)
+        .write(&dir.join("sensor.toml"))
 }
 
 async fn wait_output(mut child: Child, what: &str) -> Output {
@@ -102,12 +72,11 @@ fn spooled_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_arrives_whole_and_the_summary_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let (pcap, ingest) = make_capture(dir.path(), "a.pcap", 3_000, 11, 60);
     let kept = ingest.counters().kept;
-    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let receiver = Receiver::start(SENSOR, TOKEN).await;
     let config = write_config(dir.path(), &receiver.url(), &pcap, "fast");
     let out = wait_output(spawn_sensor(&config), "nightjar sensor").await;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -123,14 +92,14 @@ async fn a_replay_arrives_whole_and_the_summary_says_so() {
     assert!(stderr.contains("spool opened") && stderr.contains("capturing"), "{stderr}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_then_restart_uploads_the_spool_without_repeating_a_seq() {
     let dir = tempfile::tempdir().unwrap();
     let (slow, _) = make_capture(dir.path(), "slow.pcap", 3_000, 12, 30);
     let (fast, ingest) = make_capture(dir.path(), "fast.pcap", 700, 13, 60);
     let fast_kept = ingest.counters().kept;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let url = format!("http://127.0.0.1:{port}");
+    // Reserved and not listening until the receiver takes it over: the collector is down.
+    let collector = ReservedPort::loopback();
+    let url = format!("http://{}", collector.address());
 
     // The collector is down; the sensor spools, paced at the capture's speed.
     let config = write_config(dir.path(), &url, &slow, "original");
@@ -157,7 +126,7 @@ async fn sigkill_then_restart_uploads_the_spool_without_repeating_a_seq() {
     assert!(surviving_seqs.iter().all(|s| *s < next_seq), "next-seq {next_seq} is above every used number");
 
     // The collector comes up; a restarted sensor replays something new.
-    let receiver = Receiver::start(SENSOR, TOKEN, port).await;
+    let receiver = Receiver::start_on(collector.listen(), SENSOR, TOKEN);
     let config = write_config(dir.path(), &url, &fast, "fast");
     let out = wait_output(spawn_sensor(&config), "the restarted sensor").await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -172,15 +141,10 @@ async fn sigkill_then_restart_uploads_the_spool_without_repeating_a_seq() {
     assert!(receiver.with(|i| i.problems.is_empty()));
 }
 
-#[test]
 fn a_bad_config_is_an_error_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sensor.toml");
-    std::fs::write(
-        &config,
-        "[sensor]\nid = \"x\"\ntoken_file = \"t\"\n[uplink]\nurl = \"http://collector.example.net\"\n[capture]\ninterface = \"eth0\"\n[filter]\ndark_prefixes = [\"192.0.2.0/24\"]\n[spool]\ndir = \"s\"\n",
-    )
-    .unwrap();
+    SensorToml::live("x", "t", "http://collector.example.net", "eth0").set("spool.dir", "s").write(&config);
     let out = nightjar().args(["sensor", "--config"]).arg(&config).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -198,21 +162,19 @@ fn http_get(port: u16, path: &str) -> String {
     response
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conflict_stops_uploading_keeps_the_spool_and_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let (pcap, _) = make_capture(dir.path(), "a.pcap", 2_000, 14, 60);
-    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let receiver = Receiver::start(SENSOR, TOKEN).await;
     // The collector holds another batch under seq 2: numbers were reused.
     receiver.with(|i| i.per_seq.insert(2, Scripted::conflict()));
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let metrics = ReservedPort::loopback();
+    let metrics_port = metrics.port();
     let extra = format!(
-        "[heartbeat]\ninterval = \"1s\"\n\n[metrics]\nenabled = true\nlisten = \"127.0.0.1:{metrics_port}\"\nlog_interval = \"0s\"\n"
+        "[capture]\nexit_after_replay = false\n\n[heartbeat]\ninterval = \"1s\"\n\n\
+         [metrics]\nenabled = true\nlisten = \"127.0.0.1:{metrics_port}\"\nlog_interval = \"0s\"\n"
     );
     let config = write_config_with(dir.path(), &receiver.url(), &pcap, "fast", &extra);
-    let text =
-        std::fs::read_to_string(&config).unwrap().replace("replay_pace", "exit_after_replay = false\nreplay_pace");
-    std::fs::write(&config, text).unwrap();
     let log = dir.path().join("sensor.log");
     let child = nightjar()
         .args(["sensor", "--config"])
@@ -260,11 +222,10 @@ async fn a_conflict_stops_uploading_keeps_the_spool_and_is_reported() {
     assert!(line.contains(" 1 (uploading stopped"), "{line}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_format_json_writes_one_json_object_per_line() {
     let dir = tempfile::tempdir().unwrap();
     let (pcap, _) = make_capture(dir.path(), "a.pcap", 500, 15, 60);
-    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let receiver = Receiver::start(SENSOR, TOKEN).await;
     let config = write_config(dir.path(), &receiver.url(), &pcap, "fast");
     let child = nightjar()
         .args(["--log-format", "json", "sensor", "--config"])
@@ -328,7 +289,6 @@ fn hanging_up_server() -> u16 {
     port
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_without_an_answer_is_a_warning_with_its_cause_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let (pcap, _) = make_capture(dir.path(), "a.pcap", 1_000, 16, 60);
@@ -356,4 +316,17 @@ async fn an_upload_without_an_answer_is_a_warning_with_its_cause_and_counted() {
         counted.len() == 2 && counted[0] >= 2 && counted[0] == counted[1],
         "every retry was without an answer: {retries}"
     );
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(async a_replay_arrives_whole_and_the_summary_says_so),
+        trial!(async sigkill_then_restart_uploads_the_spool_without_repeating_a_seq),
+        trial!(a_bad_config_is_an_error_naming_the_key),
+        trial!(async a_conflict_stops_uploading_keeps_the_spool_and_is_reported),
+        trial!(async log_format_json_writes_one_json_object_per_line),
+        trial!(async an_upload_without_an_answer_is_a_warning_with_its_cause_and_counted),
+    ]
 }

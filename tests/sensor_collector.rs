@@ -7,17 +7,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use nightjar_test_kit::collector_process::CollectorProcess;
+use nightjar_test_kit::ports::ReservedPort;
+use nightjar_test_kit::replay_capture::make_capture;
+use nightjar_test_kit::sensor_toml::SensorToml;
+
 // Each test uses part of the shared helper.
-#[allow(dead_code)]
-#[path = "support/collector_process.rs"]
-mod collector_process;
-
-use collector_process::CollectorProcess;
-
-#[path = "support/replay_capture.rs"]
-mod replay_capture;
-
-use replay_capture::make_capture;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -67,7 +62,6 @@ fn wait_for_sensor(sensor: Child) -> String {
     stdout
 }
 
-#[test]
 fn sensor_uploads_over_https_to_the_real_collector() {
     let dir = tempfile::tempdir().unwrap();
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
@@ -90,39 +84,11 @@ fn sensor_uploads_over_https_to_the_real_collector() {
     let (pcap, ingest) = make_capture(dir.path(), "replay.pcap", 4_000, 21, 60);
     let kept = ingest.counters().kept;
     let sensor_config = dir.path().join("sensor.toml");
-    std::fs::write(
-        &sensor_config,
-        format!(
-            r#"
-[sensor]
-id = "tls-1"
-token_file = "sensor.token"
-
-[uplink]
-url = "https://127.0.0.1:{port}"
-ca_file = "collector.crt"
-initial_backoff = "100ms"
-max_backoff = "1s"
-
-[capture]
-replay = [{pcap:?}]
-
-[filter]
-dark_prefixes = ["192.0.2.0/24"]
-
-[privacy]
-destination = "offset"
-
-[batch]
-max_rows = 1000
-
-[spool]
-dir = "spool"
-"#,
-            pcap = pcap.display().to_string()
-        ),
-    )
-    .unwrap();
+    SensorToml::replay("tls-1", "sensor.token", &format!("https://127.0.0.1:{port}"), &[&pcap])
+        .set("uplink.ca_file", "collector.crt")
+        .set("privacy.destination", "offset")
+        .set("batch.max_rows", 1000)
+        .write(&sensor_config);
     let sensor = Command::new(NIGHTJAR)
         .args(["sensor", "--config"])
         .arg(&sensor_config)
@@ -165,10 +131,11 @@ fn batch_counts(dir: &Path) -> std::collections::BTreeMap<u64, u64> {
     counts
 }
 
-#[test]
 fn collector_down_and_killed_while_the_sensor_replays_everything_arrives_once() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // The collector starts late and restarts on this port; the reservation keeps it ours meanwhile.
+    let reserved = ReservedPort::loopback();
+    let port = reserved.port();
     let collector_config = dir.path().join("collector.toml");
     std::fs::write(
         &collector_config,
@@ -185,35 +152,10 @@ fn collector_down_and_killed_while_the_sensor_replays_everything_arrives_once() 
     let (pcap, ingest) = make_capture(dir.path(), "replay.pcap", 6_000, 21, 60);
     let kept = ingest.counters().kept;
     let sensor_config = dir.path().join("sensor.toml");
-    std::fs::write(
-        &sensor_config,
-        format!(
-            r#"
-[sensor]
-id = "outage-1"
-token_file = "sensor.token"
-
-[uplink]
-url = "http://127.0.0.1:{port}"
-initial_backoff = "100ms"
-max_backoff = "500ms"
-
-[capture]
-replay = [{pcap:?}]
-
-[filter]
-dark_prefixes = ["192.0.2.0/24"]
-
-[batch]
-max_rows = 500
-
-[spool]
-dir = "spool"
-"#,
-            pcap = pcap.display().to_string()
-        ),
-    )
-    .unwrap();
+    SensorToml::replay("outage-1", "sensor.token", &format!("http://127.0.0.1:{port}"), &[&pcap])
+        .set("uplink.max_backoff", "500ms")
+        .set("batch.max_rows", 500)
+        .write(&sensor_config);
     // The collector is down while the sensor reads its traffic: it spools.
     let sensor = Command::new(NIGHTJAR)
         .args(["sensor", "--config"])
@@ -237,4 +179,13 @@ dir = "spool"
     // show up as more rows than its own.
     assert!(counts.len() > 5, "the replay was spread over several batches: {counts:?}");
     drop(collector);
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(sensor_uploads_over_https_to_the_real_collector),
+        trial!(collector_down_and_killed_while_the_sensor_replays_everything_arrives_once),
+    ]
 }

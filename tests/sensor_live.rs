@@ -1,7 +1,7 @@
 //! The `nightjar sensor` binary capturing live in a darknet namespace.
 //!
 //! A scanner namespace routes the dark /24 (and an IPv6 /64) to the darknet
-//! namespace's veth `d0` (see `support/netns.rs`). There, tcpdump and the
+//! namespace's veth `d0` (see `nightjar_test_kit::netns`). There, tcpdump and the
 //! sensor listen on `d0`, and the sensor uploads to a test receiver that
 //! listens on 127.0.0.1 inside the darknet namespace and checks the wire
 //! format. Real scans (nmap, hping3) run from the scanner. Every IP packet
@@ -9,18 +9,8 @@
 //! once, and the sensor's counters must account for the rest.
 //!
 //! Needs root, `ip netns`, tcpdump, tshark (the shared prerequisites), nmap
-//! and hping3. Without them it says `skipped: …` and passes, unless
-//! `NIGHTJAR_SYSTEM_TESTS=require`.
-
-// The shared support modules serve many tests; this one uses a part of them.
-#[allow(dead_code)]
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "../crates/nightjar-sensor/tests/support/receiver.rs"]
-mod receiver;
-#[allow(dead_code)]
-#[path = "support/system.rs"]
-mod system;
+//! and hping3. Without them it is reported ignored, with what is missing,
+//! unless `NIGHTJAR_SYSTEM_TESTS=require`, where it fails.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,10 +22,12 @@ use arrow::record_batch::RecordBatch;
 use nightjar_capture::{CaptureFile, FrameEvent};
 use nightjar_packet::{Prefix, PrefixSet, decode};
 use nightjar_record::col;
-
-use netns::{Capture, DARK_V4, DARK_V6, DARKNET_V4, DARKNET_V6, Darknet, Options};
-use receiver::Receiver;
-use system::{Background, Need, Tools, prepare, run_ok};
+use nightjar_test_kit::netns::{Capture, DARK_V4, DARK_V6, DARKNET_V4, DARKNET_V6, Darknet, Options};
+use nightjar_test_kit::prereq::{Need, Skipped, Tools, prepare};
+use nightjar_test_kit::process;
+use nightjar_test_kit::process::{Background, run_ok};
+use nightjar_test_kit::receiver::Receiver;
+use nightjar_test_kit::sensor_toml::SensorToml;
 
 const SENSOR: &str = "netns-1";
 const TOKEN: &str = "live-test-token";
@@ -110,7 +102,7 @@ fn nmap(net: &Darknet, tools: &Tools, args: &[&str]) {
 fn hping3(net: &Darknet, tools: &Tools, count: u32, args: &[&str]) {
     let mut cmd = net.in_scanner(tools.path("hping3"));
     cmd.args(["-I", "s0", "-c", &count.to_string(), "-i", "u20000"]).args(args);
-    let out = system::run(&mut cmd, TOOL_TIMEOUT);
+    let out = process::run(&mut cmd, TOOL_TIMEOUT);
     let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(said.contains(&format!("{count} packets transmitted")), "hping3 {args:?} did not send {count}: {said}");
 }
@@ -122,65 +114,31 @@ fn summary_number(log: &str, label: &str) -> u64 {
         .unwrap_or_else(|| panic!("no `{label}` line in the sensor's output:\n{log}"))
 }
 
-#[test]
-fn live_sensor_delivers_every_dark_packet_tcpdump_saw() {
-    live_capture("ring");
+fn live_sensor_delivers_every_dark_packet_tcpdump_saw() -> Result<(), Skipped> {
+    live_capture("ring")
 }
 
-#[test]
-fn live_sensor_through_pnet_delivers_every_dark_packet_tcpdump_saw() {
-    live_capture("pnet");
+fn live_sensor_through_pnet_delivers_every_dark_packet_tcpdump_saw() -> Result<(), Skipped> {
+    live_capture("pnet")
 }
 
 /// Real scans into the darknet, captured live with the capture `method` of the sensor's config.
-fn live_capture(method: &str) {
-    let Some(tools) = prepare("sensor_live", &[Need::Tool("nmap"), Need::Tool("hping3")]) else { return };
+fn live_capture(method: &str) -> Result<(), Skipped> {
+    let tools = prepare("sensor_live", &[Need::Tool("nmap"), Need::Tool("hping3")])?;
     let net = Darknet::build(&tools, Options::default());
     let dir = tempfile::tempdir().expect("a temporary folder");
     let receiver = Receiver::start_in_netns(&net.darknet, SENSOR, TOKEN);
     std::fs::write(dir.path().join("token"), TOKEN).unwrap();
-    let config = dir.path().join("sensor.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[sensor]
-id = "{SENSOR}"
-token_file = "token"
-
-[uplink]
-url = "{url}"
-initial_backoff = "100ms"
-max_backoff = "1s"
-
-[capture]
-interface = "d0"
-promiscuous = true
-method = "{method}"
-
-[filter]
-dark_prefixes = ["{DARK_V4}", "{DARK_V6}"]
-own_addresses = ["{DARKNET_V4}", "{DARKNET_V6}"]
-
-[privacy]
-destination = "keep"
-
-[batch]
-max_age = "200ms"
-
-[spool]
-dir = "spool"
-
-[heartbeat]
-interval = "1s"
-
-[metrics]
-log_interval = "1s"
-"#,
-            url = receiver.url()
-        ),
-    )
-    .unwrap();
+    let config = SensorToml::live(SENSOR, "token", &receiver.url(), "d0")
+        .set("capture.promiscuous", true)
+        .set("capture.method", method)
+        .set("filter.dark_prefixes", vec![DARK_V4, DARK_V6])
+        .set("filter.own_addresses", vec![DARKNET_V4, DARKNET_V6])
+        .set("privacy.destination", "keep")
+        .set("batch.max_age", "200ms")
+        .set("heartbeat.interval", "1s")
+        .set("metrics.log_interval", "1s")
+        .write(&dir.path().join("sensor.toml"));
 
     let pcap = dir.path().join("d0.pcap");
     let tcpdump = Capture::start(&net, &tools, &net.darknet, "d0", None, &pcap);
@@ -236,4 +194,14 @@ log_interval = "1s"
     );
     // The receiver's thread leaves the namespace before `net` deletes it.
     drop(receiver);
+    Ok(())
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(live_sensor_delivers_every_dark_packet_tcpdump_saw),
+        trial!(live_sensor_through_pnet_delivers_every_dark_packet_tcpdump_saw),
+    ]
 }

@@ -1,14 +1,13 @@
 //! `nightjar sql` as an analyst runs it: `-c`, `-f`, standard input, output formats, backslash
 //! commands, errors that point into the SQL, and refusals of anything that is not a read.
 
-#[path = "../crates/nightjar-query/tests/support/fixture.rs"]
-mod fixture;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+
+use nightjar_test_kit::fixture;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
@@ -27,7 +26,6 @@ fn fixture_dataset() -> tempfile::TempDir {
     data
 }
 
-#[test]
 fn commands_print_tables_csv_and_json_lines_with_addresses_as_text() {
     let data = fixture_dataset();
     let table = ok(sql(
@@ -59,7 +57,6 @@ fn commands_print_tables_csv_and_json_lines_with_addresses_as_text() {
     assert_eq!(header_only, "src_ip,day\n");
 }
 
-#[test]
 fn tables_show_at_most_max_rows_and_say_how_many_there_were() {
     let data = fixture_dataset();
     let out = ok(sql(data.path(), &["--max-rows", "3", "-c", "SELECT * FROM packets"]));
@@ -67,7 +64,6 @@ fn tables_show_at_most_max_rows_and_say_how_many_there_were() {
     assert_eq!(out.lines().filter(|line| line.starts_with("| 20")).count(), 3, "{out}");
 }
 
-#[test]
 fn files_and_standard_input_run_every_statement_in_order() {
     let data = fixture_dataset();
     let work = tempfile::tempdir().expect("temporary folder");
@@ -97,7 +93,6 @@ fn files_and_standard_input_run_every_statement_in_order() {
     assert_eq!(out, "mirai\n3\n");
 }
 
-#[test]
 fn parquet_output_keeps_every_row_and_the_stored_address_form() {
     let data = fixture_dataset();
     let work = tempfile::tempdir().expect("temporary folder");
@@ -121,7 +116,6 @@ fn parquet_output_keeps_every_row_and_the_stored_address_form() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--output"));
 }
 
-#[test]
 fn backslash_commands_list_and_describe_tables_and_functions() {
     let data = fixture_dataset();
     let listed = ok(sql(data.path(), &["-c", "\\d"]));
@@ -137,7 +131,6 @@ fn backslash_commands_list_and_describe_tables_and_functions() {
     assert!(functions.contains("inet_in(addr, 'cidr')") && functions.contains("port_service"), "{functions}");
 }
 
-#[test]
 fn errors_point_at_the_problem_and_fail_the_command() {
     let data = fixture_dataset();
     let out = sql(data.path(), &["-c", "SELECT src_ip,\n       nosuch\nFROM packets"]);
@@ -156,7 +149,6 @@ fn errors_point_at_the_problem_and_fail_the_command() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no such folder"));
 }
 
-#[test]
 fn the_time_limit_stops_a_runaway_query() {
     let data = fixture_dataset();
     let started = std::time::Instant::now();
@@ -171,7 +163,6 @@ fn the_time_limit_stops_a_runaway_query() {
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
 
-#[test]
 fn the_parent_of_a_dataset_json_and_decimal_sizes_are_understood() {
     let work = tempfile::tempdir().expect("temporary folder");
     let dataset = work.path().join("data");
@@ -188,4 +179,19 @@ fn the_parent_of_a_dataset_json_and_decimal_sizes_are_understood() {
     let refused = sql(&dataset, &["--memory-limit", "1.5 parsecs", "-c", "SELECT 1"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a unit"));
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(commands_print_tables_csv_and_json_lines_with_addresses_as_text),
+        trial!(tables_show_at_most_max_rows_and_say_how_many_there_were),
+        trial!(files_and_standard_input_run_every_statement_in_order),
+        trial!(parquet_output_keeps_every_row_and_the_stored_address_form),
+        trial!(backslash_commands_list_and_describe_tables_and_functions),
+        trial!(errors_point_at_the_problem_and_fail_the_command),
+        trial!(the_time_limit_stops_a_runaway_query),
+        trial!(the_parent_of_a_dataset_json_and_decimal_sizes_are_understood),
+    ]
 }

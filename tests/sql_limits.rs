@@ -8,7 +8,7 @@
 //! - a CPU-bound query stops at its time limit, however long its computation between batches;
 //! - two heavy queries on the server do not starve another client's `SELECT 1`.
 //!
-//! The serve-sql tests need `python3` with `adbc-driver-flightsql` and `pyarrow`; they skip
+//! The serve-sql tests need `python3` with `adbc-driver-flightsql` and `pyarrow`; they are reported ignored
 //! without them unless `NIGHTJAR_SYSTEM_TESTS=require`.
 
 use std::io::{BufRead, BufReader, Write};
@@ -18,6 +18,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use nightjar_test_kit::prereq::{self, Skipped};
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
@@ -65,7 +67,6 @@ fn refused(output: &Output, what: &str) -> String {
     stderr
 }
 
-#[test]
 fn deep_or_and_plus_chains_are_refused_by_nightjar_sql_instead_of_overflowing_the_stack() {
     let data = tempfile::tempdir().expect("temporary folder");
     let work = tempfile::tempdir().expect("temporary folder");
@@ -97,7 +98,6 @@ fn deep_or_and_plus_chains_are_refused_by_nightjar_sql_instead_of_overflowing_th
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
-#[test]
 fn functions_that_grow_with_an_argument_are_refused_beyond_the_memory_limit() {
     let data = tempfile::tempdir().expect("temporary folder");
     let huge = [
@@ -172,27 +172,12 @@ fn children_peak_rss_kib() -> i64 {
     usage.ru_maxrss
 }
 
-#[test]
 fn a_cpu_bound_query_stops_at_its_time_limit() {
     let data = tempfile::tempdir().expect("temporary folder");
     let (output, elapsed) = sql(data.path(), &["--time-limit", "2s", "-c", CPU_BOUND], Duration::from_secs(30));
     let stderr = refused(&output, "CPU-bound query");
     assert!(stderr.contains("time limit of 2 s"), "{stderr}");
     assert!(elapsed < Duration::from_secs(6), "stopped after {elapsed:?} under a 2 s limit");
-}
-
-/// Whether python3 can import the ADBC Flight SQL driver; panics when CI requires it.
-fn adbc_available() -> bool {
-    let probe = "import adbc_driver_flightsql.dbapi, adbc_driver_manager, pyarrow";
-    let ok = Command::new("python3").args(["-c", probe]).output().is_ok_and(|out| out.status.success());
-    if !ok {
-        let why = "python3 with adbc-driver-flightsql, adbc-driver-manager and pyarrow is not available";
-        if std::env::var("NIGHTJAR_SYSTEM_TESTS").is_ok_and(|v| v == "require") {
-            panic!("NIGHTJAR_SYSTEM_TESTS=require, but {why}");
-        }
-        eprintln!("skipped: sql_limits: {why}");
-    }
-    ok
 }
 
 /// `nightjar serve-sql` on plain gRPC on loopback, with a token; killed on drop.
@@ -270,11 +255,12 @@ fn json_of(output: Output, what: &str) -> Value {
     serde_json::from_slice(&output.stdout).expect("the client prints JSON")
 }
 
-#[test]
-fn serve_sql_refuses_deep_and_exploding_statements_and_keeps_serving() {
-    if !adbc_available() {
-        return;
-    }
+fn serve_sql_refuses_deep_and_exploding_statements_and_keeps_serving() -> Result<(), Skipped> {
+    prereq::python_imports(
+        "sql_limits",
+        "adbc_driver_flightsql.dbapi, adbc_driver_manager, pyarrow",
+        "pip install -r .ci/python-requirements.txt",
+    )?;
     let mut server = ServeSql::start(&["--memory-limit", "256MiB"]);
     let statements = [
         or_chain(2_000),
@@ -301,13 +287,15 @@ fn serve_sql_refuses_deep_and_exploding_statements_and_keeps_serving() {
     }
     assert_eq!(seen[5]["value"], 1, "SELECT 1 after the refusals: {}", seen[5]);
     assert!(server.alive(), "serve-sql died");
+    Ok(())
 }
 
-#[test]
-fn two_heavy_queries_on_serve_sql_do_not_starve_another_clients_select_1() {
-    if !adbc_available() {
-        return;
-    }
+fn two_heavy_queries_on_serve_sql_do_not_starve_another_clients_select_1() -> Result<(), Skipped> {
+    prereq::python_imports(
+        "sql_limits",
+        "adbc_driver_flightsql.dbapi, adbc_driver_manager, pyarrow",
+        "pip install -r .ci/python-requirements.txt",
+    )?;
     let mut server = ServeSql::start(&["--time-limit", "6s"]);
     let started = Instant::now();
     let heavy: Vec<Child> = (0..2)
@@ -348,6 +336,7 @@ fn two_heavy_queries_on_serve_sql_do_not_starve_another_clients_select_1() {
     };
     eprintln!("serve-sql idle {idle:?} after its heavy queries were stopped");
     assert!(server.alive(), "serve-sql died");
+    Ok(())
 }
 
 /// The CPU time a process has used so far, user and system, in clock ticks.
@@ -359,4 +348,16 @@ fn cpu_ticks(pid: u32) -> u64 {
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     let field = |index: usize| fields.get(index).and_then(|value| value.parse::<u64>().ok()).unwrap_or(0);
     field(11) + field(12)
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(deep_or_and_plus_chains_are_refused_by_nightjar_sql_instead_of_overflowing_the_stack),
+        trial!(functions_that_grow_with_an_argument_are_refused_beyond_the_memory_limit),
+        trial!(alone a_cpu_bound_query_stops_at_its_time_limit),
+        trial!(serve_sql_refuses_deep_and_exploding_statements_and_keeps_serving),
+        trial!(alone two_heavy_queries_on_serve_sql_do_not_starve_another_clients_select_1),
+    ]
 }

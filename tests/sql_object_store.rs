@@ -2,33 +2,19 @@
 //! in place: a real S3 API server (moto, from PyPI) on loopback holds the query layer's fixed
 //! dataset, with a work-in-progress file that must stay invisible.
 //!
-//! Needs `python3` with `moto[server]` (and its boto3); skips without them unless
+//! Needs `python3` with `moto[server]` (and its boto3); reported ignored without them unless
 //! `NIGHTJAR_SYSTEM_TESTS=require`.
-
-#[path = "../crates/nightjar-query/tests/support/fixture.rs"]
-mod fixture;
 
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
+use nightjar_test_kit::fixture;
+use nightjar_test_kit::ports::ReservedPort;
+use nightjar_test_kit::prereq::{self, Skipped};
 
-fn moto_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import moto.server, boto3"])
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !ok {
-        let why = "python3 with moto[server] is not available (pip install 'moto[server]')";
-        if std::env::var("NIGHTJAR_SYSTEM_TESTS").is_ok_and(|v| v == "require") {
-            panic!("NIGHTJAR_SYSTEM_TESTS=require, but {why}");
-        }
-        eprintln!("skipped: sql_object_store: {why}");
-    }
-    ok
-}
+const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
 /// The S3 server, stopped when dropped.
 struct S3Server(Child);
@@ -41,7 +27,9 @@ impl Drop for S3Server {
 }
 
 fn start_s3() -> (S3Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port();
+    // moto binds with SO_REUSEADDR beside the reservation, which keeps the port ours until then.
+    let reserved = ReservedPort::loopback();
+    let port = reserved.port();
     let child = Command::new("python3")
         .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
@@ -54,6 +42,7 @@ fn start_s3() -> (S3Server, String) {
         assert!(Instant::now() < deadline, "the S3 server did not listen on port {port}");
         std::thread::sleep(Duration::from_millis(100));
     }
+    drop(reserved);
     (server, format!("http://127.0.0.1:{port}"))
 }
 
@@ -70,11 +59,8 @@ fn sql_over_s3(endpoint: &str, sql: &str) -> std::process::Output {
         .expect("nightjar sql runs")
 }
 
-#[test]
-fn sql_reads_the_dataset_from_s3_compatible_storage() {
-    if !moto_available() {
-        return;
-    }
+fn sql_reads_the_dataset_from_s3_compatible_storage() -> Result<(), Skipped> {
+    prereq::python_imports("sql_object_store", "moto.server, boto3", "pip install 'moto[server]'")?;
     let local = tempfile::tempdir().expect("temporary folder");
     fixture::write(local.path());
     // A file a writer has not finished: readers never see `_inprogress/`.
@@ -109,4 +95,11 @@ fn sql_reads_the_dataset_from_s3_compatible_storage() {
     let filtered = sql_over_s3(&endpoint, "SELECT count(*) AS n FROM packets WHERE inet_in(src_ip, '198.51.100.0/24')");
     assert!(filtered.status.success(), "{}", String::from_utf8_lossy(&filtered.stderr));
     assert_eq!(String::from_utf8_lossy(&filtered.stdout), "n\n10\n");
+    Ok(())
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![trial!(sql_reads_the_dataset_from_s3_compatible_storage)]
 }

@@ -6,13 +6,7 @@
 //! Regression: of 30 concurrent `add-sensor` processes only 5 tokens were stored, and a
 //! `revoke-sensor` that printed "revoked" was lost in 6 of 10 rounds racing with `add-sensor`.
 
-#[path = "../crates/nightjar-query/tests/support/fixture.rs"]
-mod fixture;
-
 // Each test uses part of the shared helper.
-#[allow(dead_code)]
-#[path = "support/collector_process.rs"]
-mod collector_process;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -22,8 +16,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use arrow_flight::sql::client::FlightSqlServiceClient;
-use collector_process::CollectorProcess;
 use tonic::transport::{Channel, Endpoint};
+
+use nightjar_test_kit::collector_process::CollectorProcess;
+use nightjar_test_kit::fixture;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
@@ -76,7 +72,6 @@ fn client_runtime() -> (tokio::runtime::Runtime, reqwest::Client) {
     (runtime, reqwest::Client::new())
 }
 
-#[test]
 fn thirty_concurrent_add_sensor_commands_all_issue_working_tokens() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let config = collector_config(dir.path());
@@ -107,7 +102,6 @@ fn thirty_concurrent_add_sensor_commands_all_issue_working_tokens() {
     }
 }
 
-#[test]
 fn revoke_sensor_racing_with_add_sensor_is_never_lost() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let config = collector_config(dir.path());
@@ -225,7 +219,6 @@ fn add_tokens_at_once(tokens: &Path, names: &[String]) -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn concurrent_add_token_commands_are_all_in_the_file_and_accepted_and_revocations_hold() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let data = dir.path().join("data");
@@ -272,4 +265,14 @@ fn concurrent_add_token_commands_are_all_in_the_file_and_accepted_and_revocation
     for (name, token) in &added {
         assert!(flight_accepts(&runtime, server.port, token), "{name} was added, yet refused");
     }
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(thirty_concurrent_add_sensor_commands_all_issue_working_tokens),
+        trial!(revoke_sensor_racing_with_add_sensor_is_never_lost),
+        trial!(concurrent_add_token_commands_are_all_in_the_file_and_accepted_and_revocations_hold),
+    ]
 }

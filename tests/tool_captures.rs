@@ -1,6 +1,6 @@
 //! Captures made by real tools, decoded by Nightjar and by tshark.
 //!
-//! Each test builds its own network namespaces (see `support/netns.rs`),
+//! Each test builds its own network namespaces (see `nightjar_test_kit::netns`),
 //! runs real scanners — nmap, masscan, zmap, hping3 — or scapy-crafted
 //! packets from a scanner namespace toward the dark prefixes, and captures
 //! with tcpdump what reaches the darknet. Backscatter comes from a real
@@ -14,29 +14,23 @@
 //!   carry no transport and are the `Fragment` spoof sign.
 //!
 //! These tests need root, `ip netns`, tcpdump, tshark and the tools
-//! (`.ci/install-system-tools`). Without them each test says `skipped: …`
-//! and passes, unless `NIGHTJAR_SYSTEM_TESTS=require`, which CI sets.
+//! (`.ci/install-system-tools`). Without them each test is reported ignored
+//! with what is missing, unless `NIGHTJAR_SYSTEM_TESTS=require` (CI), where it fails.
 //! `NIGHTJAR_TEST_ARTIFACTS=DIR` keeps the captures.
-
-#[path = "support/compare.rs"]
-mod compare;
-#[path = "support/netns.rs"]
-mod netns;
-#[path = "support/scenario.rs"]
-mod scenario;
-#[path = "support/system.rs"]
-mod system;
-#[path = "support/tshark.rs"]
-mod tshark;
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use nightjar_packet::{LinkType, SpoofSign, Tool, TrafficClass, Transport, ipproto, tcp_flags, to_ip};
-
-use netns::{Darknet, Options, SCANNER_V4, SCANNER_V6, VICTIM_V4, VICTIM_V6, VLAN_SCANNER_V4, scapy};
-use scenario::{assert_class, assert_no_tool_label, assert_not_spoofed, capture, from, ip, tcp_flags_are, to_v4_block};
-use system::{Background, Need, Tools, prepare, run_ok};
+use nightjar_test_kit::netns::{
+    Darknet, Options, SCANNER_V4, SCANNER_V6, VICTIM_V4, VICTIM_V6, VLAN_SCANNER_V4, scapy,
+};
+use nightjar_test_kit::prereq::{Need, Skipped, Tools, prepare};
+use nightjar_test_kit::process;
+use nightjar_test_kit::process::{Background, run_ok};
+use nightjar_test_kit::scenario::{
+    assert_class, assert_no_tool_label, assert_not_spoofed, capture, from, ip, tcp_flags_are, to_v4_block,
+};
 
 /// Bound for one tool run; each is sized to finish in a second or two.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -53,16 +47,15 @@ fn hping3(net: &Darknet, tools: &Tools, iface: &str, count: u32, args: &[&str]) 
     let mut cmd = net.in_scanner(tools.path("hping3"));
     cmd.args(["-I", iface, "-c", &count.to_string(), "-i", "u50000"]).args(args);
     // hping3 exits 1 when nothing answered, which is the darknet's point.
-    let out = system::run(&mut cmd, TOOL_TIMEOUT);
+    let out = process::run(&mut cmd, TOOL_TIMEOUT);
     let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(said.contains(&format!("{count} packets transmitted")), "hping3 {args:?} did not send {count}: {said}");
 }
 
 // ---------------------------------------------------------------- scanners
 
-#[test]
-fn nmap_syn_scan_matches_tshark_and_is_an_unlabelled_scan() {
-    let Some(tools) = prepare("nmap_syn_scan", &[Need::Tool("nmap")]) else { return };
+fn nmap_syn_scan_matches_tshark_and_is_an_unlabelled_scan() -> Result<(), Skipped> {
+    let tools = prepare("nmap_syn_scan", &[Need::Tool("nmap")])?;
     let net = Darknet::build(&tools, Options::default());
     let checked = capture(&net, &tools, "nmap-syn", (&net.darknet, "d0"), None, || {
         nmap(&net, &tools, &["-sS", "-p", "22,23,80,443,3389,8080", "192.0.2.10-11"]);
@@ -74,11 +67,11 @@ fn nmap_syn_scan_matches_tshark_and_is_an_unlabelled_scan() {
     }
     assert_not_spoofed(&syns, "nmap -sS SYN");
     assert_no_tool_label(&syns, "nmap -sS SYN");
+    Ok(())
 }
 
-#[test]
-fn nmap_udp_scan_matches_tshark_and_is_an_unlabelled_scan() {
-    let Some(tools) = prepare("nmap_udp_scan", &[Need::Tool("nmap")]) else { return };
+fn nmap_udp_scan_matches_tshark_and_is_an_unlabelled_scan() -> Result<(), Skipped> {
+    let tools = prepare("nmap_udp_scan", &[Need::Tool("nmap")])?;
     let net = Darknet::build(&tools, Options::default());
     let checked = capture(&net, &tools, "nmap-udp", (&net.darknet, "d0"), None, || {
         nmap(&net, &tools, &["-sU", "-p", "53,123,161,1900", "192.0.2.12"]);
@@ -90,11 +83,11 @@ fn nmap_udp_scan_matches_tshark_and_is_an_unlabelled_scan() {
     assert_eq!(ports, [53, 123, 161, 1900], "every probed port was seen");
     assert_class(&probes, "nmap -sU probe", TrafficClass::Scan, None);
     assert_not_spoofed(&probes, "nmap -sU probe");
+    Ok(())
 }
 
-#[test]
-fn masscan_matches_tshark_and_is_labelled_masscan() {
-    let Some(tools) = prepare("masscan", &[Need::Tool("masscan"), Need::Scapy]) else { return };
+fn masscan_matches_tshark_and_is_labelled_masscan() -> Result<(), Skipped> {
+    let tools = prepare("masscan", &[Need::Tool("masscan"), Need::Scapy])?;
     let net = Darknet::build(&tools, Options::default());
     let gateway_mac = net.gateway_mac();
     let checked = capture(&net, &tools, "masscan", (&net.darknet, "d0"), None, || {
@@ -122,6 +115,7 @@ fn masscan_matches_tshark_and_is_labelled_masscan() {
     assert!(syns.iter().all(|s| tcp_flags_are(&s.packet, tcp_flags::SYN)), "masscan sends bare SYNs");
     assert_class(&syns, "masscan SYN", TrafficClass::Scan, Some(Tool::Masscan));
     assert_not_spoofed(&syns, "masscan SYN (TTL 255 is masscan's own)");
+    Ok(())
 }
 
 /// Broadcast a datagram every 100 ms for at most 30 s (see the masscan test).
@@ -154,9 +148,8 @@ send([IP(src=src, dst=dst, id=54321, ttl=255) / TCP(sport=50000 + i, dport=80, f
       for i, dst in enumerate(sys.argv[2:])])
 "#;
 
-#[test]
-fn zmap_matches_tshark_and_its_ip_id_is_labelled_zmap() {
-    let Some(tools) = prepare("zmap", &[Need::Tool("zmap"), Need::Scapy]) else { return };
+fn zmap_matches_tshark_and_its_ip_id_is_labelled_zmap() -> Result<(), Skipped> {
+    let tools = prepare("zmap", &[Need::Tool("zmap"), Need::Scapy])?;
     let version = zmap_version(&tools);
     let net = Darknet::build(&tools, Options::default());
     let gateway_mac = net.gateway_mac();
@@ -193,11 +186,11 @@ fn zmap_matches_tshark_and_its_ip_id_is_labelled_zmap() {
         checked.select_at_least(8, "ZMap-like scapy SYNs", |p| from(p, SCANNER_V4) && to_v4_block(p, "192.0.2.96/29"));
     assert!(crafted.iter().all(|s| s.packet.ip_id == Some(nightjar_packet::ZMAP_IP_ID)));
     assert_class(&crafted, "scapy SYN with IP id 54321", TrafficClass::Scan, Some(Tool::Zmap));
+    Ok(())
 }
 
-#[test]
-fn hping3_syn_and_icmp_match_tshark_and_are_unlabelled_scans() {
-    let Some(tools) = prepare("hping3", &[Need::Tool("hping3")]) else { return };
+fn hping3_syn_and_icmp_match_tshark_and_are_unlabelled_scans() -> Result<(), Skipped> {
+    let tools = prepare("hping3", &[Need::Tool("hping3")])?;
     let net = Darknet::build(&tools, Options::default());
     let syn = capture(&net, &tools, "hping3-syn", (&net.darknet, "d0"), None, || {
         hping3(&net, &tools, "s0", 4, &["-S", "-p", "80", "192.0.2.20"]);
@@ -219,6 +212,7 @@ fn hping3_syn_and_icmp_match_tshark_and_are_unlabelled_scans() {
     }
     assert_not_spoofed(&echoes, "hping3 -1");
     assert_no_tool_label(&echoes, "hping3 -1");
+    Ok(())
 }
 
 /// Mirai-style SYNs: sequence number = destination address, telnet ports.
@@ -235,9 +229,8 @@ send([IP(src=src, dst=dst, id=randint(0, 65535)) /
       for i, dst in enumerate(sys.argv[2:])])
 "#;
 
-#[test]
-fn mirai_syns_match_tshark_and_are_labelled_mirai() {
-    let Some(tools) = prepare("mirai", &[Need::Scapy]) else { return };
+fn mirai_syns_match_tshark_and_are_labelled_mirai() -> Result<(), Skipped> {
+    let tools = prepare("mirai", &[Need::Scapy])?;
     let net = Darknet::build(&tools, Options::default());
     let dsts: Vec<String> = (40..48).map(|h| format!("192.0.2.{h}")).collect();
     let checked = capture(&net, &tools, "mirai", (&net.darknet, "d0"), None, || {
@@ -252,6 +245,7 @@ fn mirai_syns_match_tshark_and_are_labelled_mirai() {
         assert!(matches!(s.packet.dst_port(), Some(23 | 2323)));
     }
     assert_class(&syns, "Mirai SYN", TrafficClass::Scan, Some(Tool::Mirai));
+    Ok(())
 }
 
 // ------------------------------------------------------------- backscatter
@@ -295,9 +289,8 @@ for net, victim in ((IP, victim4), (IPv6, victim6)):
 send(packets, inter=0.01)
 "#;
 
-#[test]
-fn real_kernel_backscatter_matches_tshark_and_is_backscatter() {
-    let Some(tools) = prepare("backscatter", &[Need::Scapy]) else { return };
+fn real_kernel_backscatter_matches_tshark_and_is_backscatter() -> Result<(), Skipped> {
+    let tools = prepare("backscatter", &[Need::Scapy])?;
     let net = Darknet::build(&tools, Options { victim: true, ..Options::default() });
     let mut listen = net.in_victim(tools.python());
     listen.args(["-c", LISTENER, &OPEN_PORT.to_string()]);
@@ -346,13 +339,13 @@ fn real_kernel_backscatter_matches_tshark_and_is_backscatter() {
         }
     }
     drop(listener);
+    Ok(())
 }
 
 // ------------------------------------------------- IPv6, VLAN, cooked links
 
-#[test]
-fn ipv6_nmap_scans_match_tshark() {
-    let Some(tools) = prepare("ipv6_nmap", &[Need::Tool("nmap")]) else { return };
+fn ipv6_nmap_scans_match_tshark() -> Result<(), Skipped> {
+    let tools = prepare("ipv6_nmap", &[Need::Tool("nmap")])?;
     let net = Darknet::build(&tools, Options::default());
     let checked = capture(&net, &tools, "ipv6-nmap", (&net.darknet, "d0"), None, || {
         for (scan, ports, target) in [("-sS", "22,80,443", "2001:db8:2::10"), ("-sU", "53,123", "2001:db8:2::11")] {
@@ -370,6 +363,7 @@ fn ipv6_nmap_scans_match_tshark() {
     // and was compared too; make sure the capture did hold some.
     let icmpv6 = checked.select(|p| p.ip_version == 6 && p.protocol == ipproto::ICMPV6);
     assert!(!icmpv6.is_empty(), "the IPv6 capture holds neighbour discovery");
+    Ok(())
 }
 
 /// Tagged frames over the VLAN: 802.1Q-tagged TCP SYN, ICMP echo and IPv6
@@ -388,11 +382,10 @@ sendp([
 ], iface="s0")
 "#;
 
-#[test]
-fn vlan_tagged_capture_matches_tshark() {
+fn vlan_tagged_capture_matches_tshark() -> Result<(), Skipped> {
     const VID: u16 = 100;
     let needs = [Need::Tool("nmap"), Need::Tool("hping3"), Need::Scapy];
-    let Some(tools) = prepare("vlan", &needs) else { return };
+    let tools = prepare("vlan", &needs)?;
     let net = Darknet::build(&tools, Options { vlan: Some(VID), ..Options::default() });
     let gateway_mac = net.gateway_mac();
     // Captured on the parent interface, so frames keep their tags.
@@ -416,11 +409,11 @@ fn vlan_tagged_capture_matches_tshark() {
     assert_eq!(qinq.len(), 1, "one QinQ frame with 802.1ad service tag 200, found frames {qinq:?}");
     assert!(checked.frames.iter().all(|f| f.link == LinkType::Ethernet));
     assert_no_tool_label(&tagged, "packets over a VLAN");
+    Ok(())
 }
 
-#[test]
-fn any_interface_captures_in_linux_cooked_formats_match_tshark() {
-    let Some(tools) = prepare("linux_cooked", &[Need::Tool("nmap"), Need::Tool("hping3")]) else { return };
+fn any_interface_captures_in_linux_cooked_formats_match_tshark() -> Result<(), Skipped> {
+    let tools = prepare("linux_cooked", &[Need::Tool("nmap"), Need::Tool("hping3")])?;
     let net = Darknet::build(&tools, Options::default());
     for (link_type, expected) in [("LINUX_SLL", LinkType::LinuxSll), ("LINUX_SLL2", LinkType::LinuxSll2)] {
         let name = format!("any-{}", link_type.to_lowercase());
@@ -437,6 +430,7 @@ fn any_interface_captures_in_linux_cooked_formats_match_tshark() {
         }
         assert_no_tool_label(&probes, &format!("hping3/nmap on {name}"));
     }
+    Ok(())
 }
 
 // --------------------------------------------------------------- fragments
@@ -502,9 +496,8 @@ const FRAGMENTED_DATAGRAMS: [Fragmented; 3] = [
     },
 ];
 
-#[test]
-fn ip_fragments_match_tshark_and_later_fragments_are_a_spoof_sign() {
-    let Some(tools) = prepare("fragments", &[Need::Scapy]) else { return };
+fn ip_fragments_match_tshark_and_later_fragments_are_a_spoof_sign() -> Result<(), Skipped> {
+    let tools = prepare("fragments", &[Need::Scapy])?;
     let net = Darknet::build(&tools, Options::default());
     let checked = capture(&net, &tools, "fragments", (&net.darknet, "d0"), None, || {
         let args = [SCANNER_V4, SCANNER_V6, FRAG_UDP_V4, FRAG_TCP_V4, FRAG_UDP_V6];
@@ -561,4 +554,23 @@ fn ip_fragments_match_tshark_and_later_fragments_are_a_spoof_sign() {
             assert_eq!(s.class.spoof, Some(SpoofSign::Fragment), "frame {frame} ({what}): spoof sign");
         }
     }
+    Ok(())
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(nmap_syn_scan_matches_tshark_and_is_an_unlabelled_scan),
+        trial!(nmap_udp_scan_matches_tshark_and_is_an_unlabelled_scan),
+        trial!(masscan_matches_tshark_and_is_labelled_masscan),
+        trial!(zmap_matches_tshark_and_its_ip_id_is_labelled_zmap),
+        trial!(hping3_syn_and_icmp_match_tshark_and_are_unlabelled_scans),
+        trial!(mirai_syns_match_tshark_and_are_labelled_mirai),
+        trial!(real_kernel_backscatter_matches_tshark_and_is_backscatter),
+        trial!(ipv6_nmap_scans_match_tshark),
+        trial!(vlan_tagged_capture_matches_tshark),
+        trial!(any_interface_captures_in_linux_cooked_formats_match_tshark),
+        trial!(ip_fragments_match_tshark_and_later_fragments_are_a_spoof_sign),
+    ]
 }

@@ -2,7 +2,7 @@
 //! label and no other, per packet and per source.
 //!
 //! Each test runs one tool from the scanner namespace toward TEST-NET
-//! addresses inside its own network namespaces (see `support/netns.rs`),
+//! addresses inside its own network namespaces (see `nightjar_test_kit::netns`),
 //! captures what reaches the darknet with tcpdump (every frame also held
 //! against tshark), and checks:
 //! - masscan (default, and with `--source-port` and `--ttl`) and zmap as
@@ -19,32 +19,16 @@
 //!   Masscan source.
 //!
 //! They need root, `ip netns`, tcpdump, tshark and the tools
-//! (`.ci/install-system-tools`); without them each test says `skipped: …`
-//! and passes, unless `NIGHTJAR_SYSTEM_TESTS=require`, which CI sets.
-
-#[path = "support/compare.rs"]
-#[allow(dead_code)]
-mod compare;
-#[path = "support/netns.rs"]
-#[allow(dead_code)]
-mod netns;
-#[path = "support/scenario.rs"]
-#[allow(dead_code)]
-mod scenario;
-#[path = "support/system.rs"]
-#[allow(dead_code)]
-mod system;
-#[path = "support/tshark.rs"]
-#[allow(dead_code)]
-mod tshark;
+//! (`.ci/install-system-tools`); without them each test is reported ignored
+//! with what is missing, unless `NIGHTJAR_SYSTEM_TESTS=require` (CI), where it fails.
 
 use std::time::Duration;
 
 use nightjar_packet::{SourceToolTally, Tool, TrafficClass, ipproto};
-
-use netns::{Darknet, Options, SCANNER_V4};
-use scenario::{Checked, Seen, capture, from};
-use system::{Background, Need, Tools, prepare, run, run_ok};
+use nightjar_test_kit::netns::{Darknet, Options, SCANNER_V4};
+use nightjar_test_kit::prereq::{Need, Skipped, Tools, prepare};
+use nightjar_test_kit::process::{Background, run, run_ok};
+use nightjar_test_kit::scenario::{Checked, Seen, capture, from};
 
 /// Bound for one tool run; each sends at most a few hundred packets.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -115,8 +99,8 @@ for _ in range(300):
 "#;
 
 /// masscan over 16 addresses × 8 ports with `extra` arguments: 128 SYNs.
-fn masscan(name: &str, extra: &[&str]) {
-    let Some(tools) = prepare(name, &[Need::Tool("masscan"), Need::Scapy]) else { return };
+fn masscan(name: &str, extra: &[&str]) -> Result<(), Skipped> {
+    let tools = prepare(name, &[Need::Tool("masscan"), Need::Scapy])?;
     let net = Darknet::build(&tools, Options::default());
     let gateway_mac = net.gateway_mac();
     let checked = capture(&net, &tools, name, (&net.darknet, "d0"), None, || {
@@ -134,23 +118,21 @@ fn masscan(name: &str, extra: &[&str]) {
     if let Some(ttl) = extra.iter().position(|a| *a == "--ttl").and_then(|i| extra.get(i + 1)) {
         assert!(syns.iter().all(|s| s.packet.ttl.to_string() == *ttl), "masscan sent TTL {ttl}");
     }
+    Ok(())
 }
 
-#[test]
-fn masscan_default_is_masscan_on_every_packet_and_source() {
-    masscan("masscan-default", &[]);
+fn masscan_default_is_masscan_on_every_packet_and_source() -> Result<(), Skipped> {
+    masscan("masscan-default", &[])
 }
 
-#[test]
-fn masscan_with_source_port_and_ttl_is_still_masscan() {
-    masscan("masscan-port-ttl", &["--source-port", "40123", "--ttl", "64"]);
+fn masscan_with_source_port_and_ttl_is_still_masscan() -> Result<(), Skipped> {
+    masscan("masscan-port-ttl", &["--source-port", "40123", "--ttl", "64"])
 }
 
 // ---------------------------------------------------------------- zmap
 
-#[test]
-fn zmap_as_packaged_is_zmap_on_every_packet_and_source() {
-    let Some(tools) = prepare("zmap-fingerprint", &[Need::Tool("zmap")]) else { return };
+fn zmap_as_packaged_is_zmap_on_every_packet_and_source() -> Result<(), Skipped> {
+    let tools = prepare("zmap-fingerprint", &[Need::Tool("zmap")])?;
     let net = Darknet::build(&tools, Options::default());
     let gateway_mac = net.gateway_mac();
     let scratch = tempfile::tempdir().expect("a temporary folder");
@@ -165,6 +147,7 @@ fn zmap_as_packaged_is_zmap_on_every_packet_and_source() {
     });
     let syns = scanner_packets(&checked);
     assert_labelled(&syns, "zmap", Tool::Zmap, 64);
+    Ok(())
 }
 
 // ---------------------------------------------------------------- nmap and hping3
@@ -176,9 +159,8 @@ fn nmap(net: &Darknet, tools: &Tools, args: &[&str]) {
     run_ok(&mut cmd, TOOL_TIMEOUT);
 }
 
-#[test]
-fn nmap_syn_connect_and_udp_scans_carry_no_tool_label() {
-    let Some(tools) = prepare("nmap-fingerprint", &[Need::Tool("nmap")]) else { return };
+fn nmap_syn_connect_and_udp_scans_carry_no_tool_label() -> Result<(), Skipped> {
+    let tools = prepare("nmap-fingerprint", &[Need::Tool("nmap")])?;
     let net = Darknet::build(&tools, Options::default());
     for (name, scan, ports, min) in [
         ("nmap-sS", "-sS", "1-100", 200),
@@ -193,11 +175,11 @@ fn nmap_syn_connect_and_udp_scans_carry_no_tool_label() {
         let chance = (scan == "-sS").then_some(Tool::Masscan);
         assert_unlabelled_but_chance(&probes, &format!("nmap {scan}"), min, chance);
     }
+    Ok(())
 }
 
-#[test]
-fn hping3_syn_udp_and_icmp_carry_no_tool_label() {
-    let Some(tools) = prepare("hping3-fingerprint", &[Need::Tool("hping3")]) else { return };
+fn hping3_syn_udp_and_icmp_carry_no_tool_label() -> Result<(), Skipped> {
+    let tools = prepare("hping3-fingerprint", &[Need::Tool("hping3")])?;
     let net = Darknet::build(&tools, Options::default());
     // `-N 54321` gives every packet ZMap's IP id, which alone labelled them all `zmap` before
     // the rules also asked for ZMap's template.
@@ -223,4 +205,17 @@ fn hping3_syn_udp_and_icmp_carry_no_tool_label() {
         }
         assert_unlabelled(&sent, &format!("hping3 {mode:?}"), 40);
     }
+    Ok(())
+}
+
+/// This file's tests, run by the harness in `main.rs`.
+pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
+    use nightjar_test_kit::trial;
+    vec![
+        trial!(masscan_default_is_masscan_on_every_packet_and_source),
+        trial!(masscan_with_source_port_and_ttl_is_still_masscan),
+        trial!(zmap_as_packaged_is_zmap_on_every_packet_and_source),
+        trial!(nmap_syn_connect_and_udp_scans_carry_no_tool_label),
+        trial!(hping3_syn_udp_and_icmp_carry_no_tool_label),
+    ]
 }

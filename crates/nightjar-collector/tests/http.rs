@@ -1,6 +1,7 @@
 //! The collector over real HTTP on loopback: storing, exactly-once across
 //! restarts, and a refusal with a clear answer for every bad request.
 
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -9,20 +10,21 @@ use nightjar_collector::{CollectorConfig, Limits, RunningCollector, start, token
 use nightjar_packet::{LinkType, classify, decode};
 use nightjar_record::wire::{self, CONTENT_TYPE};
 use nightjar_record::{PacketBatchBuilder, RecordOptions};
+use nightjar_test_kit::frames::Ipv4Probe;
 use serde_json::Value;
 
-struct Site {
+pub(crate) struct Site {
     _dir: tempfile::TempDir,
-    dataset: PathBuf,
-    state: PathBuf,
+    pub(crate) dataset: PathBuf,
+    pub(crate) state: PathBuf,
 }
 
-fn site() -> Site {
+pub(crate) fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
     Site { dataset: dir.path().join("data"), state: dir.path().join("state"), _dir: dir }
 }
 
-fn config(site: &Site, limits: Limits) -> CollectorConfig {
+pub(crate) fn config(site: &Site, limits: Limits) -> CollectorConfig {
     let mut config = CollectorConfig::new("127.0.0.1:0".parse().unwrap(), site.dataset.clone(), site.state.clone());
     config.compact_interval_s = 0;
     config.limits = limits;
@@ -30,9 +32,8 @@ fn config(site: &Site, limits: Limits) -> CollectorConfig {
 }
 
 /// `rows` ICMP echo requests from k.root-servers.net (NL) at `time_us`.
-fn batch(sensor: &str, seq: u64, rows: usize, time_us: i64) -> RecordBatch {
-    let frame: [u8; 28] =
-        [0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 193, 0, 14, 129, 192, 0, 2, 10, 8, 0, 0, 0, 0, 1, 0, 1];
+pub(crate) fn batch(sensor: &str, seq: u64, rows: usize, time_us: i64) -> RecordBatch {
+    let frame = Ipv4Probe::new(Ipv4Addr::new(193, 0, 14, 129), Ipv4Addr::new(192, 0, 2, 10)).icmp_echo_request(1, 1);
     let packet = decode(LinkType::Raw, &frame).unwrap();
     let mut builder = PacketBatchBuilder::new(RecordOptions::default());
     for i in 0..rows {
@@ -47,11 +48,11 @@ fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-fn now_us() -> i64 {
+pub(crate) fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
-struct Post<'a> {
+pub(crate) struct Post<'a> {
     token: Option<&'a str>,
     sensor: &'a str,
     seq: String,
@@ -61,7 +62,7 @@ struct Post<'a> {
 }
 
 impl<'a> Post<'a> {
-    fn new(token: &'a str, sensor: &'a str, seq: u64, body: Vec<u8>) -> Self {
+    pub(crate) fn new(token: &'a str, sensor: &'a str, seq: u64, body: Vec<u8>) -> Self {
         Post {
             token: Some(token),
             sensor,
@@ -72,7 +73,7 @@ impl<'a> Post<'a> {
         }
     }
 
-    async fn send(self, collector: &RunningCollector) -> (u16, Value) {
+    pub(crate) async fn send(self, collector: &RunningCollector) -> (u16, Value) {
         let mut request = client()
             .post(format!("http://{}/v1/batches", collector.addr))
             .header("content-type", self.content_type)
@@ -92,7 +93,7 @@ impl<'a> Post<'a> {
     }
 }
 
-fn parquet_files(dataset: &Path) -> Vec<PathBuf> {
+pub(crate) fn parquet_files(dataset: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for day in std::fs::read_dir(dataset).into_iter().flatten().flatten() {
         if day.file_name().to_string_lossy().starts_with("day=") {
@@ -103,7 +104,7 @@ fn parquet_files(dataset: &Path) -> Vec<PathBuf> {
 }
 
 /// Every record batch of the given Parquet files.
-fn read_all(files: &[PathBuf]) -> Vec<RecordBatch> {
+pub(crate) fn read_all(files: &[PathBuf]) -> Vec<RecordBatch> {
     let mut batches = Vec::new();
     for path in files {
         let reader =
@@ -117,7 +118,7 @@ fn read_all(files: &[PathBuf]) -> Vec<RecordBatch> {
 }
 
 /// Rows in the files, and the countries attached to them.
-fn parquet_rows(files: &[PathBuf]) -> (u64, Vec<String>) {
+pub(crate) fn parquet_rows(files: &[PathBuf]) -> (u64, Vec<String>) {
     use arrow::array::{Array, AsArray};
     let mut rows = 0;
     let mut countries = Vec::new();

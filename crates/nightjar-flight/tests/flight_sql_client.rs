@@ -15,10 +15,8 @@ use arrow_flight::sql::{CommandGetDbSchemas, CommandGetTables};
 use futures::TryStreamExt;
 use nightjar_flight::{FlightSqlConfig, RunningServer, tokens};
 use nightjar_query::{QueryConfig, QueryEngine, QueryLimits};
+use nightjar_test_kit::fixture;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
-
-#[path = "../../nightjar-query/tests/support/fixture.rs"]
-mod fixture;
 
 /// A server on the fixture with one token, and what a client needs to reach it.
 struct Served {

@@ -1,14 +1,12 @@
 //! The query engine's guarantees: read-only SQL, per-query limits, pruning visible in EXPLAIN.
 
-#[path = "support/fixture.rs"]
-mod fixture;
-
 use std::time::Duration;
 
 use arrow::array::{Array, AsArray};
 use arrow::util::pretty::pretty_format_batches;
 use nightjar_dataset::WriterOptions;
 use nightjar_query::{QueryConfig, QueryEngine, QueryError, QueryLimits};
+use nightjar_test_kit::fixture;
 
 async fn engine_with(limits: QueryLimits, options: WriterOptions) -> (tempfile::TempDir, QueryEngine) {
     let data = tempfile::tempdir().expect("temporary folder");

@@ -1,18 +1,16 @@
 //! Golden SQL tests: every view and function of the query layer on the fixed dataset of
-//! `support/fixture.rs`. Each `golden/NAME.sql` holds statements ending in `;` at the end of a
+//! `nightjar_test_kit::fixture`. Each `golden/NAME.sql` holds statements ending in `;` at the end of a
 //! line; `golden/NAME.out` holds each statement followed by its result (addresses as text) or its
 //! error. The expected results were worked out from the fixture by hand and checked once;
-//! `NIGHTJAR_BLESS=1 cargo test -p nightjar-query --test golden` rewrites them after a deliberate
+//! `NIGHTJAR_BLESS=1 cargo test --workspace --test query -- golden::` rewrites them after a deliberate
 //! change, to be reviewed in the diff.
-
-#[path = "support/fixture.rs"]
-mod fixture;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use arrow::util::pretty::pretty_format_batches;
 use nightjar_query::{QueryConfig, QueryEngine, addresses_as_text, error_location};
+use nightjar_test_kit::fixture;
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")

@@ -3,9 +3,6 @@
 //! 503s, a rejected batch, a collector that is down at start, a 413 and a
 //! sensor killed and restarted.
 
-#[path = "support/receiver.rs"]
-mod receiver;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,14 +11,13 @@ use arrow::datatypes::{TimestampMicrosecondType, UInt16Type, UInt32Type};
 use arrow::record_batch::RecordBatch;
 use nightjar_record::col;
 use nightjar_sensor::{Sensor, SensorConfig, SensorError};
-use receiver::{Receiver, Scripted};
-
-#[path = "../../../tests/support/replay_capture.rs"]
-mod replay_capture;
+use nightjar_test_kit::ports::ReservedPort;
+use nightjar_test_kit::receiver::{Receiver, Scripted};
+use nightjar_test_kit::replay_capture;
+use nightjar_test_kit::sensor_toml::SensorToml;
 
 const SENSOR: &str = "test-1";
 const TOKEN: &str = "t0ken-for-tests";
-const DARK: &str = "192.0.2.0/24";
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One row, as far as telling packets apart goes.
@@ -71,42 +67,17 @@ fn make_capture(dir: &Path, name: &str, packets: u64, seed: u64, duration_s: u64
 /// A config for offline replay of `pcaps` to `url`.
 fn config(dir: &Path, url: &str, pcaps: &[&Path], extra: &str) -> SensorConfig {
     std::fs::write(dir.join("token"), format!("{TOKEN}\n")).unwrap();
-    let replay: Vec<String> = pcaps.iter().map(|p| format!("{:?}", p.display().to_string())).collect();
-    let text = format!(
-        r#"
-[sensor]
-id = "{SENSOR}"
-token_file = "token"
-
-[uplink]
-url = "{url}"
-initial_backoff = "50ms"
-max_backoff = "200ms"
-auth_retry = "200ms"
-connect_timeout = "2s"
-request_timeout = "10s"
-
-[capture]
-replay = [{replay}]
-
-[filter]
-dark_prefixes = ["{DARK}"]
-
-[batch]
-max_rows = 500
-
-[spool]
-dir = "spool"
-
-[heartbeat]
-interval = "1s"
-
-[metrics]
-log_interval = "0s"
-{extra}
-"#,
-        replay = replay.join(", ")
-    );
+    let text = SensorToml::replay(SENSOR, "token", url, pcaps)
+        .set("uplink.initial_backoff", "50ms")
+        .set("uplink.max_backoff", "200ms")
+        .set("uplink.auth_retry", "200ms")
+        .set("uplink.connect_timeout", "2s")
+        .set("uplink.request_timeout", "10s")
+        .set("batch.max_rows", 500)
+        .set("heartbeat.interval", "1s")
+        .set("metrics.log_interval", "0s")
+        .merge(extra)
+        .to_toml();
     SensorConfig::parse(&text, dir).unwrap_or_else(|e| panic!("test config: {e}\n{text}"))
 }
 
@@ -128,7 +99,7 @@ async fn run_to_end(config: SensorConfig) -> nightjar_sensor::MetricsSnapshot {
 async fn replay_delivers_every_kept_packet_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let capture = make_capture(dir.path(), "a.pcap", 6_000, 1, 60);
-    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let receiver = Receiver::start(SENSOR, TOKEN).await;
     let snapshot = run_to_end(config(dir.path(), &receiver.url(), &[&capture.pcap], "")).await;
 
     assert_eq!(stored_keys(&receiver), capture.expected, "the receiver got exactly the kept packets");
@@ -156,7 +127,7 @@ async fn replay_delivers_every_kept_packet_exactly_once() {
 async fn unavailable_then_ok_is_retried_after_retry_after_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
     let capture = make_capture(dir.path(), "a.pcap", 1_500, 2, 60);
-    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let receiver = Receiver::start(SENSOR, TOKEN).await;
     receiver.with(|inner| inner.script.extend([Scripted::unavailable(1), Scripted::unavailable(1)]));
     let started = std::time::Instant::now();
     let snapshot = run_to_end(config(dir.path(), &receiver.url(), &[&capture.pcap], "")).await;
@@ -172,7 +143,7 @@ async fn unavailable_then_ok_is_retried_after_retry_after_and_nothing_is_lost() 
 async fn a_rejected_batch_is_moved_aside_and_not_retried() {
     let dir = tempfile::tempdir().unwrap();
     let capture = make_capture(dir.path(), "a.pcap", 1_500, 3, 60);
-    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let receiver = Receiver::start(SENSOR, TOKEN).await;
     receiver.with(|inner| inner.per_seq.insert(2, Scripted::rejected()));
     let snapshot = run_to_end(config(dir.path(), &receiver.url(), &[&capture.pcap], "")).await;
 
@@ -192,11 +163,9 @@ async fn a_rejected_batch_is_moved_aside_and_not_retried() {
 async fn a_collector_down_at_start_gets_the_spool_when_it_comes_up() {
     let dir = tempfile::tempdir().unwrap();
     let capture = make_capture(dir.path(), "a.pcap", 3_000, 4, 60);
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let url = format!("http://127.0.0.1:{port}");
+    // Reserved and not listening until the receiver takes it over: the collector is down.
+    let collector = ReservedPort::loopback();
+    let url = format!("http://{}", collector.address());
     let mut running = Sensor::build(config(dir.path(), &url, &[&capture.pcap], "")).unwrap().start().await.unwrap();
     let metrics = running.metrics();
     let expected = capture.expected.len() as u64;
@@ -204,7 +173,7 @@ async fn a_collector_down_at_start_gets_the_spool_when_it_comes_up() {
     assert_eq!(metrics.snapshot().uploaded_batches, 0);
     assert_eq!(metrics.snapshot().spool_batches, expected.div_ceil(500), "everything waits in the spool");
 
-    let receiver = Receiver::start(SENSOR, TOKEN, port).await;
+    let receiver = Receiver::start_on(collector.listen(), SENSOR, TOKEN);
     tokio::time::timeout(TIMEOUT, running.finished()).await.expect("the spool drains");
     let snapshot = running.shutdown().await;
     assert_eq!(stored_keys(&receiver), capture.expected);
@@ -218,11 +187,9 @@ async fn a_killed_sensor_restarts_with_its_spool_intact_and_no_seq_repeats() {
     // Paced at original speed over 20 s, so the kill lands mid-replay.
     let first = make_capture(dir.path(), "first.pcap", 4_000, 5, 20);
     let second = make_capture(dir.path(), "second.pcap", 800, 6, 60);
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let url = format!("http://127.0.0.1:{port}");
+    // Reserved and not listening until the receiver takes it over: the collector is down.
+    let collector = ReservedPort::loopback();
+    let url = format!("http://{}", collector.address());
     let mut first_config = config(dir.path(), &url, &[&first.pcap], "");
     first_config.capture.replay_pace = nightjar_sensor::capture::ReplayPace::Original;
     first_config.batch.max_age = Duration::from_millis(200);
@@ -251,7 +218,7 @@ async fn a_killed_sensor_restarts_with_its_spool_intact_and_no_seq_repeats() {
     let last_first_run = *spooled.last().unwrap();
     drop(survivors);
 
-    let receiver = Receiver::start(SENSOR, TOKEN, port).await;
+    let receiver = Receiver::start_on(collector.listen(), SENSOR, TOKEN);
     let snapshot = run_to_end(config(dir.path(), &url, &[&second.pcap], "")).await;
     assert_clean(&receiver);
     let requests = receiver.with(|inner| inner.requests.clone());
@@ -267,7 +234,7 @@ async fn a_killed_sensor_restarts_with_its_spool_intact_and_no_seq_repeats() {
 async fn a_batch_too_large_for_the_collector_is_split() {
     let dir = tempfile::tempdir().unwrap();
     let capture = make_capture(dir.path(), "a.pcap", 1_200, 7, 60);
-    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let receiver = Receiver::start(SENSOR, TOKEN).await;
     receiver.with(|inner| inner.max_rows = Some(300));
     let snapshot = run_to_end(config(dir.path(), &receiver.url(), &[&capture.pcap], "")).await;
     assert_eq!(stored_keys(&receiver), capture.expected, "every packet arrives once, in halves");
@@ -282,7 +249,7 @@ async fn a_batch_too_large_for_the_collector_is_split() {
 async fn the_metrics_endpoint_serves_the_counters() {
     let dir = tempfile::tempdir().unwrap();
     let capture = make_capture(dir.path(), "a.pcap", 1_000, 8, 60);
-    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let receiver = Receiver::start(SENSOR, TOKEN).await;
     let mut config = config(dir.path(), &receiver.url(), &[&capture.pcap], "");
     config.metrics.enabled = true;
     config.metrics.listen = "127.0.0.1:0".parse().unwrap();
@@ -348,7 +315,7 @@ async fn start_errors_name_what_to_fix() {
 async fn heartbeats_go_out_when_no_packet_arrives() {
     let dir = tempfile::tempdir().unwrap();
     let capture = make_capture(dir.path(), "a.pcap", 100, 10, 60);
-    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let receiver = Receiver::start(SENSOR, TOKEN).await;
     let mut config = config(dir.path(), &receiver.url(), &[&capture.pcap], "");
     config.capture.exit_after_replay = false;
     let running = Sensor::build(config).unwrap().start().await.unwrap();
@@ -367,7 +334,7 @@ async fn a_token_of_another_sensor_is_counted_per_refusal_and_the_spool_is_kept(
     let dir = tempfile::tempdir().unwrap();
     let capture = make_capture(dir.path(), "a.pcap", 1_000, 11, 60);
     // The receiver knows the token as `other-1`'s: it answers 403 to uploads and heartbeats.
-    let receiver = Receiver::start("other-1", TOKEN, 0).await;
+    let receiver = Receiver::start("other-1", TOKEN).await;
     let mut config = config(dir.path(), &receiver.url(), &[&capture.pcap], "");
     config.capture.exit_after_replay = false;
     let running = Sensor::build(config).unwrap().start().await.unwrap();
@@ -390,7 +357,7 @@ async fn a_token_of_another_sensor_is_counted_per_refusal_and_the_spool_is_kept(
 async fn a_conflict_stops_the_uplink_and_keeps_the_spool() {
     let dir = tempfile::tempdir().unwrap();
     let capture = make_capture(dir.path(), "a.pcap", 1_500, 12, 60);
-    let receiver = Receiver::start(SENSOR, TOKEN, 0).await;
+    let receiver = Receiver::start(SENSOR, TOKEN).await;
     receiver.with(|inner| inner.per_seq.insert(1, Scripted::conflict()));
     // With exit_after_replay the run ends once the replay is spooled and the uplink stopped.
     let snapshot = run_to_end(config(dir.path(), &receiver.url(), &[&capture.pcap], "")).await;

@@ -9,8 +9,11 @@ use nightjar_packet::{Classification, Packet, Tool, TrafficClass, classify, to_i
 
 use crate::compare::{OwnedFrame, assert_same_as_tshark, read_frames};
 use crate::netns::{Capture, Darknet};
-use crate::system::{ARTIFACTS_VAR, Tools};
+use crate::prereq::Tools;
 use crate::tshark::{self, Row};
+
+/// A folder to copy each run's captures into, when set.
+pub const ARTIFACTS_VAR: &str = "NIGHTJAR_TEST_ARTIFACTS";
 
 /// One capture, kept and checked against tshark.
 pub struct Checked {

@@ -5,8 +5,6 @@
 //! Addresses are documentation ranges: 192.0.2.0/24 and 2001:db8:ffff::/48 are the dark
 //! prefixes; sources come from 198.51.100.0/24, 203.0.113.0/24 and 2001:db8::/48.
 
-#![allow(dead_code)] // Each test binary uses part of the fixture.
-
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -21,35 +19,60 @@ use nightjar_dataset::{PartitionedWriter, WriterOptions};
 /// One packet of the fixture; fields not given are what the record schema says for such a packet.
 #[derive(Clone, Copy, Default)]
 pub struct Row {
+    /// Capture time, RFC 3339 (`2026-11-20T08:00:00Z`).
     pub time: &'static str,
+    /// The sensor that saw it.
     pub sensor: &'static str,
+    /// Source address.
     pub src: &'static str,
+    /// Destination address (in a dark prefix).
     pub dst: &'static str,
+    /// IP protocol number.
     pub protocol: u8,
+    /// TCP/UDP source port.
     pub src_port: Option<u16>,
+    /// TCP/UDP destination port.
     pub dst_port: Option<u16>,
+    /// TCP flag byte.
     pub tcp_flags: Option<u8>,
+    /// TCP sequence number.
     pub tcp_seq: Option<u32>,
+    /// IP TTL / hop limit.
     pub ttl: u8,
+    /// ICMP type.
     pub icmp_type: Option<u8>,
+    /// ICMP code.
     pub icmp_code: Option<u8>,
+    /// The packet an ICMP error quotes.
     pub inner: Option<Inner>,
+    /// Traffic class, as the schema spells it.
     pub class: &'static str,
+    /// Scanning tool label.
     pub tool: Option<&'static str>,
+    /// Likely-spoofed reason.
     pub spoof: Option<&'static str>,
+    /// Research scanner organisation.
     pub research: Option<&'static str>,
+    /// Source country (ISO code).
     pub country: Option<&'static str>,
+    /// Source AS number.
     pub asn: Option<u32>,
+    /// Source AS name.
     pub as_name: Option<&'static str>,
 }
 
 /// The packet an ICMP error quotes.
 #[derive(Clone, Copy)]
 pub struct Inner {
+    /// IP protocol number of the quoted packet.
     pub protocol: u8,
+    /// Its source address (the darknet address).
     pub src: &'static str,
+    /// Its destination address (the spoofed victim).
     pub dst: &'static str,
+    /// Its source port.
     pub src_port: u16,
+    /// Its destination port.
     pub dst_port: u16,
 }
 

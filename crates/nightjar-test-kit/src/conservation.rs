@@ -19,6 +19,8 @@ use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use crate::sensor_toml::SensorToml;
+
 /// Where `tests/reliability/run` collects the summary lines (appended), when set.
 pub const LOG_VAR: &str = "NIGHTJAR_RELIABILITY_LOG";
 
@@ -225,49 +227,17 @@ pub struct SensorSetup<'a> {
 
 /// Write `dir/sensor.toml` (token in `dir/sensor.token`) and return its path.
 pub fn write_sensor_config(dir: &Path, setup: &SensorSetup<'_>) -> std::path::PathBuf {
-    let path = dir.join("sensor.toml");
     let SensorSetup { id, url, pcap, pace, uplink, spool_dir, spool } = setup;
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[sensor]
-id = "{id}"
-token_file = "sensor.token"
-
-[uplink]
-url = "{url}"
-initial_backoff = "100ms"
-max_backoff = "2s"
-{uplink}
-
-[capture]
-replay = [{pcap:?}]
-replay_pace = "{pace}"
-
-[filter]
-dark_prefixes = ["192.0.2.0/24"]
-
-[batch]
-max_rows = 500
-max_age = "500ms"
-
-[spool]
-dir = {spool_dir:?}
-{spool}
-
-[heartbeat]
-interval = "5s"
-
-[metrics]
-log_interval = "1s"
-"#,
-            pcap = pcap.display().to_string(),
-            spool_dir = spool_dir.display().to_string(),
-        ),
-    )
-    .unwrap();
-    path
+    SensorToml::replay(id, "sensor.token", url, &[pcap])
+        .set("uplink.max_backoff", "2s")
+        .set("capture.replay_pace", *pace)
+        .set("batch.max_rows", 500)
+        .set("batch.max_age", "500ms")
+        .set("spool.dir", spool_dir.display().to_string())
+        .set("heartbeat.interval", "5s")
+        .set("metrics.log_interval", "1s")
+        .merge(&format!("[uplink]\n{uplink}\n[spool]\n{spool}\n"))
+        .write(&dir.join("sensor.toml"))
 }
 
 /// A process whose stdout and stderr are collected while it runs.
@@ -345,37 +315,5 @@ impl Drop for Collected {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-    }
-}
-
-/// A tmpfs mounted for one test; unmounted when dropped.
-pub struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    /// Mount a tmpfs of `size` (`mount -o size=`) on `dir`. `None` when this
-    /// machine cannot (not root): the test then says `skipped: …` and passes,
-    /// unless `NIGHTJAR_SYSTEM_TESTS=require`, where it fails.
-    pub fn mount(test: &str, dir: &Path, size: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(dir).unwrap();
-        let mounted = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        if mounted {
-            return Some(Tmpfs(dir.to_path_buf()));
-        }
-        let why = "cannot mount a tmpfs (needs root)";
-        if std::env::var("NIGHTJAR_SYSTEM_TESTS").is_ok_and(|v| v == "require") {
-            panic!("{test}: NIGHTJAR_SYSTEM_TESTS=require, but {why}");
-        }
-        eprintln!("skipped: {test}: {why} (set NIGHTJAR_SYSTEM_TESTS=require to make this a failure)");
-        None
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
     }
 }

@@ -15,7 +15,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::system::{Tools, run_ok};
+use crate::prereq::Tools;
+use crate::process::run_ok;
 
 /// The fields asked of tshark, in column order (names checked with `tshark -G fields`).
 pub const FIELDS: &[&str] = &[

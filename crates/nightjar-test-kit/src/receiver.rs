@@ -8,8 +8,6 @@
 //! serves from a thread that entered a network namespace (for the end-to-end
 //! test, where the sensor runs in that namespace).
 
-#![allow(dead_code)]
-
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -36,12 +34,15 @@ pub struct Scripted {
 }
 
 impl Scripted {
+    /// `503` with `Retry-After: retry_after`.
     pub fn unavailable(retry_after: u64) -> Scripted {
         Scripted { status: 503, word: "unavailable", retry_after: Some(retry_after) }
     }
+    /// `422`: the batch is refused for good.
     pub fn rejected() -> Scripted {
         Scripted { status: 422, word: "rejected", retry_after: None }
     }
+    /// `413`: the body is over the limit.
     pub fn too_large() -> Scripted {
         Scripted { status: 413, word: "too_large", retry_after: None }
     }
@@ -54,11 +55,15 @@ impl Scripted {
 /// One request to `/v1/batches` and the status it got.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
+    /// The batch sequence number.
     pub seq: u64,
+    /// The HTTP status answered.
     pub status: u16,
+    /// Rows in the batch (0 when it did not decode).
     pub rows: usize,
 }
 
+/// What the receiver holds and was told to answer; read and changed through [`Receiver::with`].
 #[derive(Default)]
 pub struct Inner {
     /// Answers for the next requests, in order, before any checking.
@@ -77,25 +82,43 @@ pub struct Inner {
     pub problems: Vec<String>,
 }
 
+/// State shared by the test and the serving task.
 pub struct Shared {
+    /// The bearer token a request must carry.
     pub token: String,
+    /// The sensor id a request must claim.
     pub sensor: String,
+    /// Everything else.
     pub inner: Mutex<Inner>,
 }
 
 /// A running receiver.
 pub struct Receiver {
+    /// Where it listens.
     pub address: SocketAddr,
+    /// What it holds, shared with the serving task.
     pub shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Receiver {
-    /// Serve on 127.0.0.1 (port 0 for any) from the current tokio runtime.
-    pub async fn start(sensor: &str, token: &str, port: u16) -> Receiver {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind the test receiver");
-        let address = listener.local_addr().unwrap();
+    /// Serve on a free port of 127.0.0.1 from the current tokio runtime.
+    pub async fn start(sensor: &str, token: &str) -> Receiver {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.expect("bind the test receiver");
+        Receiver::from_listener(listener, sensor, token)
+    }
+
+    /// Serve from `listener` (a port the test reserved before, see
+    /// [`crate::ports::ReservedPort::listen`]) from the current tokio runtime.
+    pub fn start_on(listener: std::net::TcpListener, sensor: &str, token: &str) -> Receiver {
+        listener.set_nonblocking(true).expect("a listening socket can be made non-blocking");
+        let listener = tokio::net::TcpListener::from_std(listener).expect("called inside a tokio runtime");
+        Receiver::from_listener(listener, sensor, token)
+    }
+
+    fn from_listener(listener: tokio::net::TcpListener, sensor: &str, token: &str) -> Receiver {
+        let address = listener.local_addr().expect("a bound listener has an address");
         let shared = Arc::new(Shared { token: token.into(), sensor: sensor.into(), inner: Mutex::default() });
         let (stop, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(serve(listener, Arc::clone(&shared), stopped));
@@ -127,10 +150,12 @@ impl Receiver {
         Receiver { address, shared, stop: Some(stop), thread: Some(thread) }
     }
 
+    /// `http://ADDRESS`, the sensor's `uplink.url`.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
     }
 
+    /// Run `f` on the receiver's state under its lock.
     pub fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
         f(&mut self.shared.inner.lock().unwrap())
     }

@@ -22,7 +22,8 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::system::{Background, Tools, run, run_ok, unique_suffix};
+use crate::prereq::Tools;
+use crate::process::{Background, run, run_ok, unique_suffix};
 
 /// The scanner's address on the link to the darknet.
 pub const SCANNER_V4: &str = "198.51.100.1";

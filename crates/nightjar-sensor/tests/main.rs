@@ -1,0 +1,5 @@
+//! The sensor's integration tests, as one test binary (`cargo test --workspace --test sensor`):
+//! delivery through a real HTTP receiver, and the example config under the real loader.
+
+mod delivery;
+mod example_config;

@@ -1,0 +1,3 @@
+//! Support of the command's tests that runs the `nightjar` binary itself.
+
+pub mod risk_data;
