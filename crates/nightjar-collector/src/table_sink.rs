@@ -9,10 +9,11 @@
 //! the sensor's retry stores the batch again under new names.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use nightjar_dataset::{CommitNote, CommittedFile, DatasetError, NewFile, PacketTable};
 use tokio::runtime::Handle;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, oneshot};
 
 /// What a commit attempt became.
 pub(crate) enum Committed {
@@ -22,9 +23,24 @@ pub(crate) enum Committed {
     AlreadyStored,
 }
 
+/// A batch waiting for a commit.
+struct Waiting {
+    sensor: String,
+    seq: u64,
+    rows: u64,
+    files: Vec<NewFile>,
+    published: Vec<CommittedFile>,
+    answer: oneshot::Sender<Result<Committed, DatasetError>>,
+}
+
 /// The collector's handle on its table.
+///
+/// Commits are grouped: uploads that finish writing while a commit is being made wait for it to
+/// end, and the first of them then commits all of them at once (one log entry, one transaction
+/// id per sensor). Each upload is answered only after the commit that holds its batch.
 pub struct TableSink {
     table: Mutex<PacketTable>,
+    waiting: std::sync::Mutex<Vec<Waiting>>,
     runtime: Handle,
     root: PathBuf,
 }
@@ -32,7 +48,7 @@ pub struct TableSink {
 impl TableSink {
     /// A sink committing to `table` (a local table at `root`), on `runtime`.
     pub fn new(table: PacketTable, root: PathBuf, runtime: Handle) -> TableSink {
-        TableSink { table: Mutex::new(table), runtime, root }
+        TableSink { table: Mutex::new(table), waiting: std::sync::Mutex::new(Vec::new()), runtime, root }
     }
 
     /// The highest sequence number of `sensor` the table holds, read from its newest commit.
@@ -45,9 +61,10 @@ impl TableSink {
         })
     }
 
-    /// Commits `files` (published into the table's folder) as `sensor`'s batch `seq`; on a
-    /// conflict, reads the log again and retries unless the batch is stored by then, in which
-    /// case the files are removed. Call from a blocking thread.
+    /// Commits `files` (published into the table's folder) as `sensor`'s batch `seq`, together
+    /// with the batches of other uploads waiting at the same time; a batch stored meanwhile by
+    /// another writer is answered [`Committed::AlreadyStored`] and its files are removed. Call
+    /// from a blocking thread.
     pub(crate) fn commit(
         &self,
         sensor: &str,
@@ -57,26 +74,24 @@ impl TableSink {
     ) -> Result<Committed, DatasetError> {
         let new_files =
             files.iter().map(|file| NewFile::from_committed(&self.root, file)).collect::<Result<Vec<_>, _>>()?;
-        let mut info = serde_json::Map::new();
-        info.insert("nightjar.operation".into(), "collect".into());
-        info.insert("nightjar.writer".into(), nightjar_dataset::table::DELTA_WRITER.into());
-        info.insert("nightjar.rows".into(), rows.into());
-        let note = CommitNote { batches: vec![(sensor.to_owned(), seq)], info };
+        let (answer, mut answered) = oneshot::channel();
+        let waiting =
+            Waiting { sensor: sensor.to_owned(), seq, rows, files: new_files, published: files.to_vec(), answer };
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner()).push(waiting);
         self.runtime.block_on(async {
             let mut table = self.table.lock().await;
-            loop {
-                match table.append(&new_files, note.clone()).await {
-                    Ok(version) => return Ok(Committed::Stored(version)),
-                    Err(DatasetError::Conflict { .. }) => {
-                        table.refresh().await?;
-                        if table.stored_seq(sensor).await?.is_some_and(|stored| stored >= seq) {
-                            remove_files(files);
-                            return Ok(Committed::AlreadyStored);
-                        }
-                    }
-                    Err(error) => return Err(error),
-                }
+            // A commit made while this upload waited for the table may hold its batch already.
+            if let Ok(result) = answered.try_recv() {
+                return result;
             }
+            let group = std::mem::take(&mut *self.waiting.lock().unwrap_or_else(|p| p.into_inner()));
+            commit_group(&mut table, group).await;
+            answered.await.unwrap_or_else(|_| {
+                Err(DatasetError::Location {
+                    location: self.root.display().to_string(),
+                    reason: "a commit ended without an answer".into(),
+                })
+            })
         })
     }
 
@@ -108,6 +123,73 @@ impl TableSink {
     /// Where the table is.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+}
+
+/// Commits the batches of `group` in as few commits as it takes (one, unless a sensor appears
+/// twice or another writer's commit races this one) and answers each.
+async fn commit_group(table: &mut PacketTable, group: Vec<Waiting>) {
+    let mut pending = group;
+    while !pending.is_empty() {
+        let mut round = Vec::new();
+        let mut later = Vec::new();
+        for waiting in pending {
+            let stored = match table.stored_seq(&waiting.sensor).await {
+                Ok(stored) => stored,
+                Err(error) => {
+                    let _ = waiting.answer.send(Err(error));
+                    continue;
+                }
+            };
+            if stored.is_some_and(|stored| stored >= waiting.seq) {
+                remove_files(&waiting.published);
+                let _ = waiting.answer.send(Ok(Committed::AlreadyStored));
+            } else if round.iter().any(|w: &Waiting| w.sensor == waiting.sensor) {
+                // One transaction id per sensor and commit.
+                later.push(waiting);
+            } else {
+                round.push(waiting);
+            }
+        }
+        if round.is_empty() {
+            pending = later;
+            continue;
+        }
+        let files: Vec<NewFile> = round.iter().flat_map(|w| w.files.iter().cloned()).collect();
+        let mut info = serde_json::Map::new();
+        info.insert("nightjar.operation".into(), "collect".into());
+        info.insert("nightjar.writer".into(), nightjar_dataset::table::DELTA_WRITER.into());
+        info.insert("nightjar.batches".into(), round.len().into());
+        info.insert("nightjar.rows".into(), round.iter().map(|w| w.rows).sum::<u64>().into());
+        let note = CommitNote { batches: round.iter().map(|w| (w.sensor.clone(), w.seq)).collect(), info };
+        match table.append(&files, note).await {
+            Ok(version) => {
+                for waiting in round {
+                    let _ = waiting.answer.send(Ok(Committed::Stored(version)));
+                }
+                pending = later;
+            }
+            // Another writer stored one of these batches at the same time: read its commit and
+            // go round again (the stored ones are answered `AlreadyStored` above).
+            Err(DatasetError::Conflict { .. }) => {
+                if let Err(error) = table.refresh().await {
+                    let shared = Arc::new(error);
+                    for waiting in round.into_iter().chain(later) {
+                        let _ = waiting.answer.send(Err(DatasetError::Shared(Arc::clone(&shared))));
+                    }
+                    return;
+                }
+                round.extend(later);
+                pending = round;
+            }
+            Err(error) => {
+                let shared = Arc::new(error);
+                for waiting in round {
+                    let _ = waiting.answer.send(Err(DatasetError::Shared(Arc::clone(&shared))));
+                }
+                pending = later;
+            }
+        }
     }
 }
 

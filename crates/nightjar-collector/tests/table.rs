@@ -160,3 +160,42 @@ async fn days_past_the_retention_leave_the_table_and_the_disk() {
     assert_eq!(table.stored_seq("s1").await.expect("read"), Some(2));
     collector.shutdown(Duration::from_secs(5)).await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_uploads_share_commits_and_every_batch_lands_once() {
+    let site = site();
+    PacketTable::open_or_create(&location(&site)).await.expect("a table");
+    let sensors: Vec<(String, String)> = (0..16)
+        .map(|i| {
+            let name = format!("g{i}");
+            let token = tokens::add_sensor(&site.state, &name).expect("a token");
+            (name, token)
+        })
+        .collect();
+    let collector = std::sync::Arc::new(start(config(&site, Limits::default())).await.expect("starts"));
+    let mut uploads = Vec::new();
+    for (name, token) in sensors.clone() {
+        let collector = std::sync::Arc::clone(&collector);
+        uploads.push(tokio::spawn(async move {
+            for seq in 1..=3u64 {
+                let body = wire::encode(&[batch(&name, seq, 20, test_start_us())], 3).expect("encoded");
+                let (status, answer) = Post::new(&token, &name, seq, body).send(&collector).await;
+                assert_eq!((status, answer["status"].as_str()), (200, Some("stored")), "{name} {seq}: {answer}");
+            }
+        }));
+    }
+    for upload in uploads {
+        upload.await.expect("the uploads finished");
+    }
+    let table = PacketTable::open(&location(&site), &AsOf::Latest).await.expect("opens");
+    let batches = sensors.len() as u64 * 3;
+    println!("{batches} batches in {} commits", table.version());
+    assert!(table.version() <= batches, "at most one commit per batch");
+    for (name, _) in &sensors {
+        assert_eq!(table.stored_seq(name).await.expect("read"), Some(3), "{name}");
+    }
+    let files: Vec<PathBuf> =
+        table.files().expect("files").files_iter().map(|meta| site.dataset.join(meta.location.as_ref())).collect();
+    assert_eq!(read_all(&files).iter().map(|b| b.num_rows()).sum::<usize>(), 16 * 3 * 20, "every row once");
+    assert_eq!(parquet_files(&site.dataset).len(), files.len(), "no file outside the table");
+}

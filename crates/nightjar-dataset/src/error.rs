@@ -88,6 +88,9 @@ pub enum DatasetError {
         /// The location as given.
         location: String,
     },
+    /// One failure shared by every batch of a grouped commit.
+    #[error(transparent)]
+    Shared(std::sync::Arc<DatasetError>),
     /// An Arrow kernel failed while splitting a batch.
     #[error("splitting a batch by day")]
     Arrow(#[from] arrow::error::ArrowError),
