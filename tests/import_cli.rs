@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use nightjar_test_kit::frames::{Ipv4Probe, Tcp, ethernet};
@@ -21,16 +21,22 @@ fn generate(path: &Path, packets: &str, seed: &str) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-fn damaged_files_are_reported_and_everything_readable_is_kept() {
-    let work = tempfile::tempdir().unwrap();
-    let good = work.path().join("good.pcap");
-    let cut = work.path().join("cut.pcap");
-    let junk = work.path().join("junk.pcap");
+/// Three captures in `work`: a good one of 3,000 packets, the same cut in the middle of a record,
+/// and a file that is no capture at all.
+fn good_cut_and_junk(work: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let good = work.join("good.pcap");
+    let cut = work.join("cut.pcap");
+    let junk = work.join("junk.pcap");
     generate(&good, "3000", "11");
     let bytes = fs::read(&good).unwrap();
-    // Cut the file in the middle of a record.
     fs::write(&cut, &bytes[..bytes.len() / 2 + 7]).unwrap();
     fs::write(&junk, b"this is not a capture file at all").unwrap();
+    (good, cut, junk)
+}
+
+fn damaged_files_are_reported_and_everything_readable_is_kept() {
+    let work = tempfile::tempdir().unwrap();
+    let (good, cut, junk) = good_cut_and_junk(work.path());
 
     let alone = nightjar(&["import", good.to_str().unwrap(), "--out", work.path().join("a").to_str().unwrap(), "-q"]);
     assert!(alone.status.success());
@@ -171,13 +177,7 @@ fn tree(dir: &Path) -> Vec<String> {
 
 fn a_failed_import_leaves_nothing_behind_and_prints_no_summary() {
     let work = tempfile::tempdir().unwrap();
-    let good = work.path().join("good.pcap");
-    let cut = work.path().join("cut.pcap");
-    let junk = work.path().join("junk.pcap");
-    generate(&good, "3000", "11");
-    let bytes = fs::read(&good).unwrap();
-    fs::write(&cut, &bytes[..bytes.len() / 2 + 7]).unwrap();
-    fs::write(&junk, b"this is not a capture file at all").unwrap();
+    let (good, cut, junk) = good_cut_and_junk(work.path());
 
     // A file that is no capture at all: refused before the dataset is created.
     let fresh = work.path().join("fresh");

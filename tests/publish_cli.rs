@@ -7,26 +7,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-// Only the runner and the dark prefixes of the shared dataset helpers are used here.
+// Only the runner, the dark prefixes and the file lister of the shared dataset helpers are used here.
 use crate::support::risk_data;
 
-use risk_data::{DARK_PREFIXES, nightjar};
+use risk_data::{DARK_PREFIXES, files_under, nightjar};
 
 /// The name an AS really has in a public ASN database.
 const ADDRESS_LIKE_NAME: &str = "203.31.164.0/23";
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
 
 /// An ASN database where half of IPv4 belongs to AS64500, named like a prefix.
 fn asn_db(work: &Path) -> PathBuf {

@@ -22,21 +22,7 @@ use serde_json::Value;
 use crate::support::risk_data;
 use nightjar_test_kit::prereq::{self, Skipped};
 
-use risk_data::{DARK_PREFIXES, dataset, nightjar};
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
-}
+use risk_data::{DARK_PREFIXES, dataset, files_under, nightjar};
 
 /// Every source and destination address of the dataset, as text.
 fn dataset_addresses(data: &Path) -> BTreeSet<String> {

@@ -47,3 +47,18 @@ pub fn dataset(work: &Path) -> PathBuf {
     nightjar(&["import", pcap_text, "--out", dataset.to_str().expect("utf-8 path"), "--quiet"]);
     dataset
 }
+
+/// Every file under `dir`, in path order.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("a readable folder") {
+        let path = entry.expect("a folder entry").path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
