@@ -89,13 +89,7 @@ fn sensor_uploads_over_https_to_the_real_collector() {
         .set("privacy.destination", "offset")
         .set("batch.max_rows", 1000)
         .write(&sensor_config);
-    let sensor = Command::new(NIGHTJAR)
-        .args(["sensor", "--config"])
-        .arg(&sensor_config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the sensor starts");
+    let sensor = spawn_sensor(&sensor_config);
     let stdout = wait_for_sensor(sensor);
     let uploaded =
         stdout.lines().find(|l| l.starts_with("batches uploaded")).unwrap_or_else(|| panic!("no summary: {stdout}"));
@@ -157,13 +151,7 @@ fn collector_down_and_killed_while_the_sensor_replays_everything_arrives_once() 
         .set("batch.max_rows", 500)
         .write(&sensor_config);
     // The collector is down while the sensor reads its traffic: it spools.
-    let sensor = Command::new(NIGHTJAR)
-        .args(["sensor", "--config"])
-        .arg(&sensor_config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the sensor starts");
+    let sensor = spawn_sensor(&sensor_config);
     std::thread::sleep(Duration::from_secs(2));
     // Up, then killed mid-drain, then up again.
     let collector = CollectorProcess::start(NIGHTJAR, Path::new(collector_config));
@@ -188,4 +176,15 @@ pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
         trial!(sensor_uploads_over_https_to_the_real_collector),
         trial!(collector_down_and_killed_while_the_sensor_replays_everything_arrives_once),
     ]
+}
+
+/// `nightjar sensor --config CONFIG` with its output captured.
+fn spawn_sensor(config: &Path) -> std::process::Child {
+    Command::new(NIGHTJAR)
+        .args(["sensor", "--config"])
+        .arg(config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the sensor starts")
 }
