@@ -138,13 +138,10 @@ impl Store {
             DecodeLimits { max_decompressed_bytes: self.limits.max_decompressed_bytes, max_rows: self.limits.max_rows };
         let ipc = wire::inflate(upload.body, upload.zstd, limits)?;
         let digest = BatchDigest::of(&ipc);
-        let in_table = match &self.table {
-            Some(table) => table.stored_seq(upload.sensor)?.is_some_and(|stored| stored >= upload.batch_seq),
-            None => false,
-        };
+        // With a table, a batch another collector stored is found at the commit (see `table_sink`).
         match self.accepted(upload.sensor, upload.batch_seq, &digest) {
-            Accepted::No if !in_table => {}
-            Accepted::No | Accepted::Same | Accepted::Unknown => return Ok(Stored::Duplicate),
+            Accepted::No => {}
+            Accepted::Same | Accepted::Unknown => return Ok(Stored::Duplicate),
             Accepted::Different => return Err(StoreError::Conflict { batch_seq: upload.batch_seq }),
         }
         let batches = wire::decode_ipc(ipc, limits)?;
@@ -208,9 +205,7 @@ impl Store {
         }
         Ok(Stored::New { rows })
     }
-}
 
-impl Store {
     /// The table path of [`Store::store`]: the files go into their day folders, one commit adds
     /// them, then the ledger keeps the batch's digest for telling a resent batch from a
     /// renumbered one.

@@ -51,16 +51,6 @@ impl TableSink {
         TableSink { table: Mutex::new(table), waiting: std::sync::Mutex::new(Vec::new()), runtime, root }
     }
 
-    /// The highest sequence number of `sensor` the table holds, read from its newest commit.
-    /// Call from a blocking thread.
-    pub(crate) fn stored_seq(&self, sensor: &str) -> Result<Option<u64>, DatasetError> {
-        self.runtime.block_on(async {
-            let mut table = self.table.lock().await;
-            table.refresh().await?;
-            table.stored_seq(sensor).await
-        })
-    }
-
     /// Commits `files` (published into the table's folder) as `sensor`'s batch `seq`, together
     /// with the batches of other uploads waiting at the same time; a batch stored meanwhile by
     /// another writer is answered [`Committed::AlreadyStored`] and its files are removed. Call
@@ -130,16 +120,23 @@ impl TableSink {
 /// twice or another writer's commit races this one) and answers each.
 async fn commit_group(table: &mut PacketTable, group: Vec<Waiting>) {
     let mut pending = group;
+    // `append` refuses a group holding a stored batch; only then is each batch looked up, to
+    // find which ones were.
+    let mut look_up = false;
     while !pending.is_empty() {
         let mut round = Vec::new();
         let mut later = Vec::new();
         for waiting in pending {
-            let stored = match table.stored_seq(&waiting.sensor).await {
-                Ok(stored) => stored,
-                Err(error) => {
-                    let _ = waiting.answer.send(Err(error));
-                    continue;
+            let stored = if look_up {
+                match table.stored_seq(&waiting.sensor).await {
+                    Ok(stored) => stored,
+                    Err(error) => {
+                        let _ = waiting.answer.send(Err(error));
+                        continue;
+                    }
                 }
+            } else {
+                None
             };
             if stored.is_some_and(|stored| stored >= waiting.seq) {
                 remove_files(&waiting.published);
@@ -181,6 +178,7 @@ async fn commit_group(table: &mut PacketTable, group: Vec<Waiting>) {
                 }
                 round.extend(later);
                 pending = round;
+                look_up = true;
             }
             Err(error) => {
                 let shared = Arc::new(error);

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use nightjar_dataset::DAY_PARTITION_KEY;
+use nightjar_dataset::{DAY_PARTITION_KEY, has_partitions};
 use nightjar_query::{AsOf, QueryConfig, QueryEngine};
 
 /// The dataset folder every command reads and `import` writes when `--data` is not given.
@@ -74,16 +74,6 @@ pub fn check_location(location: &str) -> Result<()> {
             many.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
         ),
     }
-}
-
-/// Whether `dir` has at least one `day=` folder.
-fn has_partitions(dir: &Path) -> bool {
-    let prefix = format!("{DAY_PARTITION_KEY}=");
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries
-            .filter_map(|entry| entry.ok())
-            .any(|entry| entry.file_name().to_string_lossy().starts_with(&prefix) && entry.path().is_dir())
-    })
 }
 
 #[cfg(test)]

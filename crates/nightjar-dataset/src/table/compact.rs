@@ -91,7 +91,7 @@ impl PacketTable {
             let committed = crate::CommittedFile { path: path.clone(), day, rows: rows_in, bytes: *bytes };
             new_files.push(NewFile::from_committed(&root, &committed)?);
         }
-        actions.extend(new_files.iter().map(|file| file.add_action_with(now_ms, false)));
+        actions.extend(new_files.iter().map(|file| file.add_action(now_ms, false)));
         let mut info = serde_json::Map::new();
         info.insert("nightjar.operation".into(), "compact".into());
         info.insert("nightjar.writer".into(), DELTA_WRITER.into());

@@ -106,13 +106,9 @@ impl NewFile {
         Ok(NewFile { path, day: file.day.format("%Y-%m-%d").to_string(), rows: file.rows, bytes: file.bytes })
     }
 
-    fn add_action(&self, now_ms: i64) -> Action {
-        self.add_action_with(now_ms, true)
-    }
-
     /// The `add` of this file; `data_change` is false when it holds rows the table had already
     /// (a compaction's merged file).
-    fn add_action_with(&self, now_ms: i64, data_change: bool) -> Action {
+    fn add_action(&self, now_ms: i64, data_change: bool) -> Action {
         let stats = serde_json::json!({ "numRecords": self.rows }).to_string();
         Action::Add(Add {
             path: encode_path(&self.path),
@@ -280,7 +276,7 @@ impl PacketTable {
             }
         }
         let now_ms = Utc::now().timestamp_millis();
-        let actions: Vec<Action> = files.iter().map(|file| file.add_action(now_ms)).collect();
+        let actions: Vec<Action> = files.iter().map(|file| file.add_action(now_ms, true)).collect();
         let mut properties = CommitProperties::default().with_metadata(note.info);
         for (sensor, seq) in &note.batches {
             let version = i64::try_from(*seq).map_err(|_| DatasetError::Location {
