@@ -34,6 +34,8 @@ use nightjar_risk::{
 
 const DAY_23: i64 = 1_795_392_000_000_000; // 2026-11-23T00:00:00Z in µs
 const DAY_US: i64 = 86_400_000_000;
+/// The first day of the dataset, a Monday.
+const MONDAY: &str = "2026-11-23";
 
 #[derive(Clone, Copy)]
 enum Probe {
@@ -180,25 +182,27 @@ fn space() -> AddressSpace {
     AddressSpace::from_counts([("JP", 1_000_000), ("US", 4_000_000), ("FR", 2_000_000)])
 }
 
-async fn report(
-    f: &Fixture,
-    kind: PeriodKind,
-    from: &str,
-    to: &str,
-    by: Grouping,
-    slugs: &[&str],
-    exclusions: Exclusions,
-) -> IndicatorReport {
+/// The query of `risks` over `from..=to` by country, research scanners and likely-spoofed
+/// packets excluded (change fields with `..query(…)` for the other cases).
+fn query(kind: PeriodKind, from: &str, to: &str, risks: &[&str]) -> IndicatorQuery {
     let taxonomy = Taxonomy::embedded();
-    let query = IndicatorQuery {
+    IndicatorQuery {
         kind,
         from: from.parse().expect("date"),
         to: to.parse().expect("date"),
-        by,
-        risks: slugs.iter().map(|s| taxonomy.get(s).expect("a risk").clone()).collect(),
-        exclusions,
-    };
-    IndicatorReport::compute(&f.ctx, &query, &taxonomy, &space()).await.expect("indicators")
+        by: Grouping::Country,
+        risks: risks.iter().map(|s| taxonomy.get(s).expect("a risk").clone()).collect(),
+        exclusions: Exclusions::default(),
+    }
+}
+
+async fn report(f: &Fixture, query: &IndicatorQuery) -> IndicatorReport {
+    IndicatorReport::compute(&f.ctx, query, &Taxonomy::embedded(), &space()).await.expect("indicators")
+}
+
+/// The report of `risks` on Monday 2026-11-23 alone, by country.
+async fn monday(f: &Fixture, risks: &[&str]) -> IndicatorReport {
+    report(f, &query(PeriodKind::Day, MONDAY, MONDAY, risks)).await
 }
 
 fn rows_of<'a>(report: &'a IndicatorReport, period: &str, risk: &str) -> Vec<&'a IndicatorRow> {
@@ -221,8 +225,7 @@ fn owned(rows: &[(&str, u64, u64)]) -> Vec<(String, u64, u64)> {
 #[tokio::test]
 async fn a_day_with_a_tie_scores_ranks_rates_and_excess_by_hand() {
     let f = fixture().await;
-    let r = report(&f, PeriodKind::Day, "2026-11-23", "2026-11-23", Grouping::Country, &["ssh"], Exclusions::default())
-        .await;
+    let r = monday(&f, &["ssh"]).await;
     // JP 3 and US 3 tie for rank 1; FR is third (competition ranking 1, 1, 3).
     assert_eq!(summary(&r, "2026-11-23", "ssh"), owned(&[("JP", 3, 1), ("US", 3, 1), ("FR", 1, 3)]));
     let rows = rows_of(&r, "2026-11-23", "ssh");
@@ -247,16 +250,7 @@ async fn a_day_with_a_tie_scores_ranks_rates_and_excess_by_hand() {
 #[tokio::test]
 async fn a_single_country_with_max_one_scores_100_and_has_no_excess() {
     let f = fixture().await;
-    let r = report(
-        &f,
-        PeriodKind::Day,
-        "2026-11-23",
-        "2026-11-23",
-        Grouping::Country,
-        &["mirai", "telnet"],
-        Exclusions::default(),
-    )
-    .await;
+    let r = monday(&f, &["mirai", "telnet"]).await;
     let mirai = rows_of(&r, "2026-11-23", "mirai");
     assert_eq!(mirai.len(), 1);
     // max == 1: ln(1) = 0, and by definition the count-1 row scores 100.
@@ -270,16 +264,7 @@ async fn a_single_country_with_max_one_scores_100_and_has_no_excess() {
 #[tokio::test]
 async fn a_week_counts_sources_distinct_across_its_days() {
     let f = fixture().await;
-    let r = report(
-        &f,
-        PeriodKind::Week,
-        "2026-11-23",
-        "2026-11-30",
-        Grouping::Country,
-        &["ssh", "rdp"],
-        Exclusions::default(),
-    )
-    .await;
+    let r = report(&f, &query(PeriodKind::Week, MONDAY, "2026-11-30", &["ssh", "rdp"])).await;
     // JP: .1 .2 .3 on Monday, .1 .4 on Tuesday → 4 distinct (not 3 + 2 = 5).
     assert_eq!(summary(&r, "2026-W48", "ssh"), owned(&[("JP", 4, 1), ("US", 3, 2), ("FR", 1, 3)]));
     let us = rows_of(&r, "2026-W48", "ssh")[1];
@@ -295,32 +280,20 @@ async fn a_week_counts_sources_distinct_across_its_days() {
         ("2026-11-30".into(), "2026-11-30".into())
     );
     // A month over the same days: one period.
-    let m =
-        report(&f, PeriodKind::Month, "2026-11-23", "2026-11-30", Grouping::Country, &["ssh"], Exclusions::default())
-            .await;
+    let m = report(&f, &query(PeriodKind::Month, MONDAY, "2026-11-30", &["ssh"])).await;
     assert_eq!(summary(&m, "2026-11", "ssh"), owned(&[("JP", 4, 1), ("US", 3, 2), ("FR", 1, 3)]));
 }
 
 #[tokio::test]
 async fn empty_periods_have_coverage_zero_and_no_rows() {
     let f = fixture().await;
-    let r = report(
-        &f,
-        PeriodKind::Day,
-        "2026-11-25",
-        "2026-11-27",
-        Grouping::Country,
-        &["ssh", "any"],
-        Exclusions::default(),
-    )
-    .await;
+    let r = report(&f, &query(PeriodKind::Day, "2026-11-25", "2026-11-27", &["ssh", "any"])).await;
     assert!(r.rows.is_empty());
     let coverage: Vec<(String, u64, u64)> =
         r.coverage.iter().map(|c| (c.period.clone(), c.sensors, c.dark_addresses)).collect();
     assert_eq!(coverage, [("2026-11-25".into(), 0, 0), ("2026-11-26".into(), 0, 0), ("2026-11-27".into(), 0, 0)]);
     // Tuesday alone: one sensor, one dark address.
-    let t = report(&f, PeriodKind::Day, "2026-11-24", "2026-11-24", Grouping::Country, &["ssh"], Exclusions::default())
-        .await;
+    let t = report(&f, &query(PeriodKind::Day, "2026-11-24", "2026-11-24", &["ssh"])).await;
     assert_eq!((t.coverage[0].sensors, t.coverage[0].dark_addresses), (1, 1));
     assert_eq!(summary(&t, "2026-11-24", "ssh"), owned(&[("JP", 2, 1)]));
 }
@@ -328,16 +301,7 @@ async fn empty_periods_have_coverage_zero_and_no_rows() {
 #[tokio::test]
 async fn any_and_other_scan_and_ddos_victims() {
     let f = fixture().await;
-    let r = report(
-        &f,
-        PeriodKind::Day,
-        "2026-11-23",
-        "2026-11-23",
-        Grouping::Country,
-        &["other-scan", "ddos-victim", "any"],
-        Exclusions::default(),
-    )
-    .await;
+    let r = monday(&f, &["other-scan", "ddos-victim", "any"]).await;
     // The ICMP echo request is the only scan no named risk flags.
     assert_eq!(summary(&r, "2026-11-23", "other-scan"), owned(&[("JP", 1, 1)]));
     assert_eq!(summary(&r, "2026-11-23", "ddos-victim"), owned(&[("FR", 1, 1)]));
@@ -351,12 +315,13 @@ async fn any_and_other_scan_and_ddos_victims() {
 #[tokio::test]
 async fn research_and_spoofed_switches_and_the_sql_says_which_applied() {
     let f = fixture().await;
+    let ssh_monday = query(PeriodKind::Day, MONDAY, MONDAY, &["ssh"]);
     let both = Exclusions { research: false, spoofed: false };
-    let r = report(&f, PeriodKind::Day, "2026-11-23", "2026-11-23", Grouping::Country, &["ssh"], both).await;
+    let r = report(&f, &IndicatorQuery { exclusions: both, ..ssh_monday.clone() }).await;
     assert_eq!(summary(&r, "2026-11-23", "ssh"), owned(&[("JP", 4, 1), ("US", 4, 1), ("FR", 1, 3)]));
     assert!(r.to_text().contains("research scanners included; likely-spoofed packets included"));
     let only_research = Exclusions { research: false, spoofed: true };
-    let r = report(&f, PeriodKind::Day, "2026-11-23", "2026-11-23", Grouping::Country, &["ssh"], only_research).await;
+    let r = report(&f, &IndicatorQuery { exclusions: only_research, ..ssh_monday }).await;
     assert_eq!(summary(&r, "2026-11-23", "ssh"), owned(&[("JP", 4, 1), ("US", 3, 2), ("FR", 1, 3)]));
     let json = r.to_json();
     assert_eq!(
@@ -368,16 +333,8 @@ async fn research_and_spoofed_switches_and_the_sql_says_which_applied() {
 #[tokio::test]
 async fn asn_tables_are_k_suppressed_and_count_what_they_removed() {
     let f = fixture().await;
-    let mut r = report(
-        &f,
-        PeriodKind::Day,
-        "2026-11-23",
-        "2026-11-23",
-        Grouping::Asn,
-        &["ssh", "mirai"],
-        Exclusions::default(),
-    )
-    .await;
+    let by_asn = IndicatorQuery { by: Grouping::Asn, ..query(PeriodKind::Day, MONDAY, MONDAY, &["ssh", "mirai"]) };
+    let mut r = report(&f, &by_asn).await;
     assert_eq!(summary(&r, "2026-11-23", "ssh"), owned(&[("64500", 3, 1), ("64501", 3, 1), ("64502", 1, 3)]));
     assert_eq!(rows_of(&r, "2026-11-23", "ssh")[0].as_name.as_deref(), Some("JP-NET"));
     assert!(rows_of(&r, "2026-11-23", "ssh").iter().all(|r| r.rate_per_million.is_none() && r.excess.is_none()));
@@ -392,15 +349,7 @@ async fn asn_tables_are_k_suppressed_and_count_what_they_removed() {
 #[tokio::test]
 async fn the_sql_is_readable_and_prunes_days() {
     let taxonomy = Taxonomy::embedded();
-    let query = IndicatorQuery {
-        kind: PeriodKind::Month,
-        from: "2026-11-01".parse().expect("date"),
-        to: "2026-11-30".parse().expect("date"),
-        by: Grouping::Country,
-        risks: vec![taxonomy.get("telnet").expect("risk").clone()],
-        exclusions: Exclusions::default(),
-    };
-    let sql = query.sql(taxonomy.risks());
+    let sql = query(PeriodKind::Month, "2026-11-01", "2026-11-30", &["telnet"]).sql(taxonomy.risks());
     assert!(sql.contains("WHERE day BETWEEN DATE '2026-11-01' AND DATE '2026-11-30'"), "{sql}");
     assert!(sql.contains("-- 2 telnet: TCP SYN to 23 or 2323, not Mirai-fingerprinted"), "{sql}");
     assert!(sql.contains("AND research IS NULL") && sql.contains("AND spoof IS NULL"), "{sql}");
