@@ -1,5 +1,7 @@
 //! The heartbeat: `POST /v1/heartbeat` at a fixed interval, also when no
 //! packet arrives, so that a silent sensor is visible at the collector.
+//! With several collectors every one gets each heartbeat, so each of them
+//! knows the sensor is alive whichever one its batches go to.
 //!
 //! A heartbeat the collector refuses (401, 403) is counted by reason and
 //! logged at `error` with the collector's message, at once and then at most
@@ -20,7 +22,7 @@ use crate::error::ConfigError;
 use crate::log_limit::{LogEvery, REPEAT_PERIOD};
 use crate::metrics::Metrics;
 use crate::spool::Spool;
-use crate::uplink::{Refusal, Verdict, classify, describe_answer};
+use crate::uplink::{Collectors, Endpoints, Refusal, Verdict, classify, describe_answer};
 
 /// The liveness signal.
 #[derive(Clone, Debug, Deserialize)]
@@ -61,7 +63,7 @@ impl HeartbeatConfig {
 /// The heartbeat task's state.
 pub(crate) struct Heartbeat {
     pub(crate) client: reqwest::Client,
-    pub(crate) url: Url,
+    pub(crate) collectors: Arc<Collectors>,
     pub(crate) token: String,
     pub(crate) sensor: String,
     pub(crate) interval: Duration,
@@ -82,52 +84,80 @@ pub(crate) enum BeatFailure {
     NoAnswer(reqwest::Error),
 }
 
+/// Which repeated problems with one collector's heartbeats were logged when.
+struct BeatLogs {
+    refused: LogEvery,
+    failed: LogEvery,
+}
+
 impl Heartbeat {
-    /// Beat until the task is dropped.
+    /// Beat until the task is dropped: every collector at each tick.
     pub(crate) async fn run(self) {
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut refused_log = LogEvery::new(REPEAT_PERIOD);
-        let mut failed_log = LogEvery::new(REPEAT_PERIOD);
+        let mut logs: Vec<BeatLogs> = (0..self.collectors.len())
+            .map(|_| BeatLogs { refused: LogEvery::new(REPEAT_PERIOD), failed: LogEvery::new(REPEAT_PERIOD) })
+            .collect();
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
                 () = self.now.notified() => {}
             }
-            match self.beat().await {
-                Ok(()) => {
-                    self.metrics.heartbeats_sent.inc();
-                    if refused_log.active() || failed_log.active() {
-                        tracing::info!("heartbeats are accepted again");
-                    }
-                    refused_log.reset();
-                    failed_log.reset();
+            // Sent side by side: a collector that hangs must not delay the others.
+            let body = Arc::new(self.body());
+            let mut beats = tokio::task::JoinSet::new();
+            for (index, endpoints) in self.collectors.all().iter().enumerate() {
+                let (client, url, token, body) =
+                    (self.client.clone(), endpoints.heartbeat.clone(), self.token.clone(), Arc::clone(&body));
+                beats.spawn(async move { (index, send(&client, &url, &token, &body).await.map(|_| ())) });
+            }
+            while let Some(done) = beats.join_next().await {
+                match done {
+                    Ok((index, outcome)) => self.record(outcome, &self.collectors.all()[index], &mut logs[index]),
+                    Err(error) => tracing::error!(error = %error, "a heartbeat task failed"),
                 }
-                Err(BeatFailure::Refused(refusal, why)) => {
-                    self.metrics.heartbeat_failures.inc();
-                    self.metrics.heartbeat_refused(refusal);
-                    if let Some(left_out) = refused_log.admit() {
-                        tracing::error!(
-                            sensor = %self.sensor,
-                            reason = refusal.name(),
-                            refused_since_last_line = left_out,
-                            "the collector refuses this sensor's heartbeat: {}",
-                            refusal.explain(&why)
-                        );
-                    }
+            }
+        }
+    }
+
+    /// Count and log one collector's answer to a heartbeat.
+    fn record(&self, outcome: Result<(), BeatFailure>, endpoints: &Endpoints, logs: &mut BeatLogs) {
+        let collector = endpoints.authority();
+        match outcome {
+            Ok(()) => {
+                self.metrics.heartbeats_sent.inc();
+                if logs.refused.active() || logs.failed.active() {
+                    tracing::info!(collector, "heartbeats are accepted again");
                 }
-                Err(failure @ (BeatFailure::Failed(_) | BeatFailure::NoAnswer(_))) => {
-                    let why = match failure {
-                        BeatFailure::NoAnswer(error) => format!("no answer: {}", crate::uplink::describe_error(&error)),
-                        BeatFailure::Failed(why) | BeatFailure::Refused(_, why) => why,
-                    };
-                    self.metrics.heartbeat_failures.inc();
-                    if let Some(left_out) = failed_log.admit() {
-                        tracing::warn!(
-                            failed_since_last_line = left_out,
-                            "heartbeat failed ({why}); the collector will see this sensor as silent until one gets through"
-                        );
-                    }
+                logs.refused.reset();
+                logs.failed.reset();
+            }
+            Err(BeatFailure::Refused(refusal, why)) => {
+                self.metrics.heartbeat_failures.inc();
+                self.metrics.heartbeat_refused(refusal);
+                if let Some(left_out) = logs.refused.admit() {
+                    tracing::error!(
+                        sensor = %self.sensor,
+                        collector,
+                        reason = refusal.name(),
+                        refused_since_last_line = left_out,
+                        "the collector refuses this sensor's heartbeat: {}",
+                        refusal.explain(&why)
+                    );
+                }
+            }
+            Err(failure @ (BeatFailure::Failed(_) | BeatFailure::NoAnswer(_))) => {
+                let why = match failure {
+                    BeatFailure::NoAnswer(error) => format!("no answer: {}", crate::uplink::describe_error(&error)),
+                    BeatFailure::Failed(why) | BeatFailure::Refused(_, why) => why,
+                };
+                self.metrics.heartbeat_failures.inc();
+                if let Some(left_out) = logs.failed.admit() {
+                    tracing::warn!(
+                        collector,
+                        failed_since_last_line = left_out,
+                        "heartbeat failed ({why}); this collector will see this sensor as silent until one gets through"
+                    );
                 }
             }
         }
@@ -138,10 +168,6 @@ impl Heartbeat {
         let snapshot = self.metrics.snapshot();
         let stats = self.spool.stats();
         body(&self.sensor, snapshot.uptime_s, stats.next_seq, stats.batches, stats.bytes, &snapshot.flat())
-    }
-
-    async fn beat(&self) -> Result<(), BeatFailure> {
-        send(&self.client, &self.url, &self.token, &self.body()).await.map(|_| ())
     }
 }
 

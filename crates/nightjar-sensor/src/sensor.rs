@@ -28,7 +28,7 @@ use crate::heartbeat::Heartbeat;
 use crate::metrics::{Metrics, MetricsSnapshot, server};
 use crate::pipeline::{CaptureEnd, CaptureLoop, PrivacyTransform, Spooler, Stop, StopMode, StopSignal};
 use crate::spool::{FsStorage, Spool, SpoolInspection, SpoolStorage};
-use crate::uplink::{Endpoints, Uplink, build_client};
+use crate::uplink::{Collectors, Uplink, build_client};
 
 /// Closed batches waiting for the spooler; beyond that the capture thread
 /// waits (and the kernel's socket buffer takes the burst).
@@ -46,7 +46,7 @@ pub struct Sensor {
     rules: IngestRules,
     privacy: PrivacyTransform,
     client: reqwest::Client,
-    endpoints: Endpoints,
+    collectors: Arc<Collectors>,
     metrics: Arc<Metrics>,
     stop: Stop,
 }
@@ -69,7 +69,7 @@ impl Sensor {
             Some(interface) => match config.capture.method {
                 CaptureMethod::Ring => {
                     let index = find_interface(interface)?.index;
-                    Box::new(RingSource::open(interface, index, config.capture.promiscuous)?)
+                    Box::new(RingSource::open(interface, index, &config.capture)?)
                 }
                 CaptureMethod::Pnet => Box::new(LiveSource::open(interface, config.capture.promiscuous)?),
             },
@@ -79,8 +79,8 @@ impl Sensor {
                 Arc::clone(&stop),
             )),
         };
-        let Prepared { token, rules, privacy, endpoints, client, metrics } = prepared;
-        Ok(Sensor { config, token, spool, source, rules, privacy, client, endpoints, metrics, stop })
+        let Prepared { token, rules, privacy, collectors, client, metrics } = prepared;
+        Ok(Sensor { config, token, spool, source, rules, privacy, client, collectors, metrics, stop })
     }
 
     /// Check on this host what [`build`](Sensor::build) checks, without
@@ -111,7 +111,7 @@ impl Sensor {
     /// Start capture, spooler, uplink, heartbeat and metrics. Must be called
     /// inside a tokio runtime.
     pub async fn start(self) -> Result<RunningSensor, SensorError> {
-        let Sensor { config, token, spool, source, rules, privacy, client, endpoints, metrics, stop } = self;
+        let Sensor { config, token, spool, source, rules, privacy, client, collectors, metrics, stop } = self;
         let metrics_listener =
             if config.metrics.enabled { Some(server::bind(config.metrics.listen).await?) } else { None };
         let metrics_address = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
@@ -149,7 +149,7 @@ impl Sensor {
         tasks.push(tokio::spawn(
             Uplink {
                 client: client.clone(),
-                endpoints: endpoints.clone(),
+                collectors: Arc::clone(&collectors),
                 token: token.clone(),
                 spool: Arc::clone(&spool),
                 metrics: Arc::clone(&metrics),
@@ -164,7 +164,7 @@ impl Sensor {
         tasks.push(tokio::spawn(
             Heartbeat {
                 client,
-                url: endpoints.heartbeat.clone(),
+                collectors: Arc::clone(&collectors),
                 token,
                 sensor: config.sensor.id.clone(),
                 interval: config.heartbeat.interval,
@@ -181,7 +181,8 @@ impl Sensor {
         if !config.metrics.log_interval.is_zero() {
             tasks.push(tokio::spawn(log_counters(Arc::clone(&metrics), config.metrics.log_interval)));
         }
-        tracing::info!(sensor = %config.sensor.id, collector = %endpoints.batches, "sensor started");
+        let collector_list: Vec<String> = collectors.all().iter().map(|c| c.batches.to_string()).collect();
+        tracing::info!(sensor = %config.sensor.id, collectors = ?collector_list, "sensor started");
         Ok(RunningSensor {
             stop,
             spool,
@@ -212,7 +213,7 @@ pub(crate) struct Prepared {
     pub(crate) token: String,
     rules: IngestRules,
     privacy: PrivacyTransform,
-    pub(crate) endpoints: Endpoints,
+    pub(crate) collectors: Arc<Collectors>,
     pub(crate) client: reqwest::Client,
     metrics: Arc<Metrics>,
 }
@@ -244,10 +245,10 @@ impl Prepared {
             record: RecordOptions { payload_prefix: config.privacy.payload_prefix },
         };
         let privacy = PrivacyTransform::new(config.privacy.destination, &dark_prefixes);
-        let endpoints = Endpoints::new(&config.uplink)?;
+        let collectors = Arc::new(Collectors::new(&config.uplink)?);
         let client = build_client(&config.uplink)?;
         let metrics = Arc::new(Metrics::default());
-        Ok(Prepared { token, rules, privacy, endpoints, client, metrics })
+        Ok(Prepared { token, rules, privacy, collectors, client, metrics })
     }
 }
 

@@ -16,6 +16,7 @@ fn the_example_config_loads_with_the_real_loader() {
     let config = SensorConfig::load(example_path()).unwrap_or_else(|e| panic!("sensors/sensor.example.toml: {e}"));
     assert_eq!(config.sensor.id, "partner-1");
     assert_eq!(config.capture.interface.as_deref(), Some("eth1"));
+    assert_eq!(config.capture.ring_size, nightjar_sensor::capture::DEFAULT_RING_SIZE);
     assert_eq!(config.filter.dark_prefix_set().unwrap().prefixes().len(), 2);
     assert_eq!(config.privacy.destination, DestinationPrivacy::Offset);
     assert_eq!(config.privacy.payload_prefix, 0);
@@ -24,7 +25,7 @@ fn the_example_config_loads_with_the_real_loader() {
     assert_eq!(config.spool.max_bytes, 1 << 30);
     assert_eq!(config.heartbeat.interval, Duration::from_secs(30));
     assert!(config.metrics.listen.ip().is_loopback());
-    assert_eq!(config.uplink.base_url().unwrap().scheme(), "https");
+    assert!(config.uplink.base_urls().unwrap().iter().all(|url| url.scheme() == "https"));
 }
 
 /// Every key the example sets is one the loader knows, and every key of the
@@ -49,7 +50,7 @@ fn the_example_mentions_every_key() {
                 "zstd_level",
             ],
         ),
-        ("capture", &["interface", "promiscuous", "replay", "replay_pace", "exit_after_replay"]),
+        ("capture", &["interface", "promiscuous", "replay", "replay_pace", "exit_after_replay", "ring_size"]),
         ("filter", &["dark_prefixes", "own_addresses", "research_list"]),
         ("privacy", &["destination", "payload_prefix"]),
         ("batch", &["max_rows", "max_age"]),

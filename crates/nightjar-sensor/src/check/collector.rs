@@ -12,13 +12,32 @@ use crate::sensor::Prepared;
 use crate::spool::SpoolInspection;
 use crate::uplink::{Refusal, describe_error};
 
+/// The round trip with every configured collector in turn, each named in its
+/// lines when there are several; stops at the first that fails.
 pub(super) async fn round_trip(
     config: &SensorConfig,
     prepared: &Prepared,
     spool: &SpoolInspection,
     report: &mut Report<'_>,
 ) -> Result<(), CheckFailed> {
-    let url = &prepared.endpoints.heartbeat;
+    let collectors = prepared.collectors.all();
+    for (index, endpoints) in collectors.iter().enumerate() {
+        if collectors.len() > 1 {
+            report.scope(format!("collector {} of {} ({})", index + 1, collectors.len(), endpoints.authority()));
+        }
+        one_collector(config, prepared, &endpoints.heartbeat, spool, report).await?;
+    }
+    report.scope(String::new());
+    Ok(())
+}
+
+async fn one_collector(
+    config: &SensorConfig,
+    prepared: &Prepared,
+    url: &reqwest::Url,
+    spool: &SpoolInspection,
+    report: &mut Report<'_>,
+) -> Result<(), CheckFailed> {
     connect(url, config.uplink.connect_timeout).await.map_err(|detail| report.failed("connect", detail))?;
     report.passed("connect", format!("{} accepts connections", authority(url)));
 

@@ -12,6 +12,9 @@
 //! | `sensor id` | the token belongs to `sensor.id` (not `403`) |
 //! | `clock` | this host's clock is within the protocol's 10 minutes of the collector's (`Date`) |
 //!
+//! With several collectors in `uplink.url`, the collector checks run for each
+//! in turn and their lines begin with `collector N of M (host:port)`.
+//!
 //! The first failure ends the check with [`CheckFailed`], which names the
 //! check and the reason. The collector checks send one heartbeat (the
 //! collector then shows the sensor as seen); with `contact_collector` false
@@ -65,21 +68,35 @@ pub struct CheckFailed {
 /// Collects the lines and hands each to the caller as soon as it is known.
 pub(crate) struct Report<'a> {
     sink: &'a mut (dyn FnMut(&CheckLine) + Send),
+    /// Put before every detail: which collector a line is about, when there
+    /// are several.
+    scope: String,
 }
 
 impl Report<'_> {
     pub(crate) fn passed(&mut self, check: &'static str, detail: impl Into<String>) {
-        (self.sink)(&CheckLine { check, outcome: Outcome::Passed, detail: detail.into() });
+        let detail = self.scoped(detail);
+        (self.sink)(&CheckLine { check, outcome: Outcome::Passed, detail });
     }
 
     pub(crate) fn skipped(&mut self, check: &'static str, detail: impl Into<String>) {
-        (self.sink)(&CheckLine { check, outcome: Outcome::Skipped, detail: detail.into() });
+        let detail = self.scoped(detail);
+        (self.sink)(&CheckLine { check, outcome: Outcome::Skipped, detail });
     }
 
     pub(crate) fn failed(&mut self, check: &'static str, detail: impl Into<String>) -> CheckFailed {
-        let detail = detail.into();
+        let detail = self.scoped(detail);
         (self.sink)(&CheckLine { check, outcome: Outcome::Failed, detail: detail.clone() });
         CheckFailed { check, detail }
+    }
+
+    /// Have the following lines say which collector they are about.
+    pub(crate) fn scope(&mut self, scope: String) {
+        self.scope = scope;
+    }
+
+    fn scoped(&self, detail: impl Into<String>) -> String {
+        if self.scope.is_empty() { detail.into() } else { format!("{}: {}", self.scope, detail.into()) }
     }
 }
 
@@ -90,7 +107,7 @@ pub async fn run(
     contact_collector: bool,
     sink: &mut (dyn FnMut(&CheckLine) + Send),
 ) -> Result<(), CheckFailed> {
-    let mut report = Report { sink };
+    let mut report = Report { sink, scope: String::new() };
     let prepared = match Prepared::new(config) {
         Ok(prepared) => prepared,
         Err(error) => return Err(report.failed("files", error_chain(&error))),

@@ -77,7 +77,8 @@ fn minimal_config_gets_the_documented_defaults() {
     assert!(!config.metrics.enabled);
     assert!(config.metrics.listen.ip().is_loopback());
     assert!(!config.uplink.allow_insecure);
-    assert_eq!(config.uplink.base_url().unwrap().as_str(), "https://collector.example.net:8443/nightjar/");
+    let urls: Vec<String> = config.uplink.base_urls().unwrap().iter().map(|u| u.to_string()).collect();
+    assert_eq!(urls, ["https://collector.example.net:8443/nightjar/"]);
 }
 
 #[test]
@@ -125,6 +126,24 @@ fn plain_http_only_to_loopback_unless_allowed() {
     assert_eq!(key_of(parse(&with("uplink", "url = \"ftp://collector.example.net\""))), "uplink.url");
     assert_eq!(key_of(parse(&with("uplink", "url = \"https://user:pw@collector.example.net\""))), "uplink.url");
     assert_eq!(key_of(parse(&with("uplink", "url = \"not a url\""))), "uplink.url");
+}
+
+#[test]
+fn several_collectors_are_kept_in_order_and_each_is_checked() {
+    let two = with("uplink", "url = [\"https://b.example.net:8443\", \"https://a.example.net/nj\"]");
+    let config = parse(&two).unwrap();
+    let urls: Vec<String> = config.uplink.base_urls().unwrap().iter().map(|u| u.to_string()).collect();
+    assert_eq!(urls, ["https://b.example.net:8443/", "https://a.example.net/nj/"]);
+
+    let second_in_clear = with("uplink", "url = [\"https://a.example.net\", \"http://b.example.net\"]");
+    let error = parse(&second_in_clear).unwrap_err();
+    assert_eq!(error.key(), Some("uplink.url"));
+    assert!(error.to_string().contains("b.example.net"), "{error}");
+
+    let twice = with("uplink", "url = [\"https://a.example.net\", \"https://a.example.net/\"]");
+    assert!(parse(&twice).unwrap_err().to_string().contains("twice"));
+    assert_eq!(key_of(parse(&with("uplink", "url = []"))), "uplink.url");
+    assert_eq!(key_of(parse(&with("uplink", "url = 3"))), "uplink.url");
 }
 
 #[test]

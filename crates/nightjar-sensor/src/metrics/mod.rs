@@ -94,6 +94,10 @@ sensor_series! {
     /// failure, timeout); part of `upload_retries`.
     upload_send_errors: Counter("upload_send_errors") =
         "Upload attempts that got no answer (connection refused or reset, TLS failure, timeout)";
+    /// Times the uplink moved on to the next configured collector after an
+    /// upload failed (only with several `uplink.url`s).
+    collector_failovers: Counter("collector_failovers") =
+        "Times batches moved on to the next configured collector after a failed upload";
     /// Uploads answered 409: the collector holds a different batch under the
     /// same (sensor, batch_seq); the uplink stops.
     upload_conflicts: Counter("upload_conflicts") =

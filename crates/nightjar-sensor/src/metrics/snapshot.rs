@@ -96,7 +96,10 @@ impl MetricsSnapshot {
             "batches uploaded   {:>12} ({} rows, {} duplicate)",
             self.uploaded_batches, self.uploaded_rows, self.duplicate_batches
         ));
-        line(format!("upload retries     {:>12} ({} without an answer)", self.upload_retries, self.upload_send_errors));
+        line(format!(
+            "upload retries     {:>12} ({} without an answer, {} collector failovers)",
+            self.upload_retries, self.upload_send_errors, self.collector_failovers
+        ));
         line(format!(
             "refused by collector{:>11} (uploads: {} unauthorized, {} forbidden; heartbeats: {} unauthorized, {} forbidden)",
             self.refused(),

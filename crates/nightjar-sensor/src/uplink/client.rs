@@ -2,6 +2,7 @@
 //! the configured CA file or the system's roots.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::Url;
 use rustls::RootCertStore;
@@ -11,7 +12,7 @@ use rustls::pki_types::pem::PemObject;
 use super::UplinkConfig;
 use crate::error::{ConfigError, SensorError};
 
-/// The collector's two endpoints.
+/// One collector's two endpoints.
 #[derive(Clone, Debug)]
 pub struct Endpoints {
     /// `POST` batches here.
@@ -21,13 +22,73 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
-    /// The endpoints under the configured base URL.
-    pub fn new(config: &UplinkConfig) -> Result<Endpoints, ConfigError> {
-        let base = config.base_url()?;
+    /// The endpoints under one checked base URL.
+    fn under(base: &Url) -> Result<Endpoints, ConfigError> {
         let join = |path: &str| {
             base.join(path).map_err(|e| ConfigError::invalid("uplink.url", format!("cannot append `{path}`: {e}")))
         };
         Ok(Endpoints { batches: join("v1/batches")?, heartbeat: join("v1/heartbeat")? })
+    }
+
+    /// `host:port` of the collector, for logs.
+    pub fn authority(&self) -> String {
+        match (self.batches.host_str(), self.batches.port_or_known_default()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            _ => self.batches.to_string(),
+        }
+    }
+}
+
+/// The configured collectors, in the order of preference, and the one
+/// batches go to now.
+///
+/// Batches stay with one collector while it answers. When an upload to it
+/// fails in a way another collector may not share (no answer, `5xx`, `429`,
+/// a refused token), the uplink moves to the next one in the list, around
+/// in a ring; the batch is sent there at once, and only when every
+/// collector failed in a row does it wait its backoff.
+#[derive(Debug)]
+pub struct Collectors {
+    list: Vec<Endpoints>,
+    active: AtomicUsize,
+}
+
+impl Collectors {
+    /// The collectors of `uplink.url`, the first one active.
+    pub fn new(config: &UplinkConfig) -> Result<Collectors, ConfigError> {
+        let list = config.base_urls()?.iter().map(Endpoints::under).collect::<Result<Vec<_>, _>>()?;
+        Ok(Collectors { list, active: AtomicUsize::new(0) })
+    }
+
+    /// Every collector, in the order of preference.
+    pub fn all(&self) -> &[Endpoints] {
+        &self.list
+    }
+
+    /// How many collectors there are (at least one).
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there is none (never, once built from a valid config).
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The position and endpoints of the collector batches go to now.
+    pub fn active(&self) -> (usize, &Endpoints) {
+        let index = self.active.load(Ordering::Relaxed) % self.list.len().max(1);
+        (index, &self.list[index])
+    }
+
+    /// Move on from collector `failed` to the next in the ring (unless
+    /// another task already moved on); the position now active.
+    pub fn fail_over(&self, failed: usize) -> usize {
+        let next = (failed + 1) % self.list.len().max(1);
+        match self.active.compare_exchange(failed, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => next,
+            Err(current) => current,
+        }
     }
 }
 

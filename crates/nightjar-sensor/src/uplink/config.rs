@@ -9,15 +9,18 @@ use serde::Deserialize;
 
 use crate::error::ConfigError;
 
-/// The collector and how to reach it.
+/// The collectors and how to reach them.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UplinkConfig {
-    /// Base URL of the collector, e.g. `"https://collector.example.net:8443"`.
-    /// Batches go to `URL/v1/batches`, heartbeats to `URL/v1/heartbeat`.
-    /// `https` is required, except to a loopback address (`127.0.0.0/8`,
-    /// `::1`, `localhost`) or with `allow_insecure = true`.
-    pub url: String,
+    /// Base URL of the collector, e.g. `"https://collector.example.net:8443"`,
+    /// or a list of them (`["https://a.example.net", "https://b.example.net"]`)
+    /// for failover: batches go to the first that answers and stay with it
+    /// until it fails; heartbeats go to every one. Batches go to
+    /// `URL/v1/batches`, heartbeats to `URL/v1/heartbeat`. `https` is
+    /// required, except to a loopback address (`127.0.0.0/8`, `::1`,
+    /// `localhost`) or with `allow_insecure = true`.
+    pub url: CollectorUrls,
     /// PEM file of the CA certificate(s) that signed the collector's
     /// certificate; only these are trusted when set. Without it the system's
     /// roots are used (and Mozilla's bundled roots where the system has none).
@@ -52,6 +55,38 @@ pub struct UplinkConfig {
     pub zstd_level: i32,
 }
 
+/// One collector URL or several, as `uplink.url` accepts them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CollectorUrls(Vec<String>);
+
+impl CollectorUrls {
+    /// The URLs as written, in the order of preference.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl From<&str> for CollectorUrls {
+    fn from(url: &str) -> Self {
+        CollectorUrls(vec![url.to_string()])
+    }
+}
+
+impl<'de> Deserialize<'de> for CollectorUrls {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged, expecting = "a URL or a list of URLs")]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(match OneOrMany::deserialize(deserializer)? {
+            OneOrMany::One(url) => CollectorUrls(vec![url]),
+            OneOrMany::Many(urls) => CollectorUrls(urls),
+        })
+    }
+}
+
 fn default_connect_timeout() -> Duration {
     Duration::from_secs(10)
 }
@@ -72,9 +107,9 @@ fn default_zstd_level() -> i32 {
 }
 
 impl UplinkConfig {
-    /// The URL's scheme and host, and the ranges of the timings.
+    /// The URLs' schemes and hosts, and the ranges of the timings.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.base_url()?;
+        self.base_urls()?;
         let positive = [
             ("uplink.connect_timeout", self.connect_timeout),
             ("uplink.request_timeout", self.request_timeout),
@@ -96,11 +131,29 @@ impl UplinkConfig {
         Ok(())
     }
 
-    /// The base URL, checked, ending in `/` so endpoints join under it.
-    pub fn base_url(&self) -> Result<Url, ConfigError> {
+    /// The base URLs, checked, in the order of preference, each ending in
+    /// `/` so endpoints join under it: at least one, none twice.
+    pub fn base_urls(&self) -> Result<Vec<Url>, ConfigError> {
+        let urls = self.url.as_slice();
+        if urls.is_empty() {
+            return Err(ConfigError::invalid("uplink.url", "names no collector; give a URL or a list of URLs"));
+        }
+        let mut checked: Vec<Url> = Vec::with_capacity(urls.len());
+        for text in urls {
+            let url = self.base_url(text)?;
+            if checked.contains(&url) {
+                return Err(ConfigError::invalid("uplink.url", format!("names `{text}` twice")));
+            }
+            checked.push(url);
+        }
+        Ok(checked)
+    }
+
+    /// One base URL, checked, ending in `/`.
+    fn base_url(&self, text: &str) -> Result<Url, ConfigError> {
         let bad = |problem: String| ConfigError::invalid("uplink.url", problem);
-        let mut url = Url::parse(&self.url).map_err(|e| bad(format!("`{}` is not a URL: {e}", self.url)))?;
-        let host = url.host_str().ok_or_else(|| bad(format!("`{}` names no host", self.url)))?.to_string();
+        let mut url = Url::parse(text).map_err(|e| bad(format!("`{text}` is not a URL: {e}")))?;
+        let host = url.host_str().ok_or_else(|| bad(format!("`{text}` names no host")))?.to_string();
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&host) || self.allow_insecure => {}
@@ -109,13 +162,15 @@ impl UplinkConfig {
                     "plain http to `{host}` would send the token and the data in clear; use https, or set `uplink.allow_insecure = true` if this network is trusted"
                 )));
             }
-            other => return Err(bad(format!("scheme `{other}` is not supported; use https"))),
+            other => return Err(bad(format!("scheme `{other}` of `{text}` is not supported; use https"))),
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(bad("the URL must not hold credentials; the token comes from `sensor.token_file`".into()));
+            return Err(bad(format!(
+                "`{host}`: the URL must not hold credentials; the token comes from `sensor.token_file`"
+            )));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(bad("the URL must not have a query or fragment".into()));
+            return Err(bad(format!("`{text}` must not have a query or fragment")));
         }
         if !url.path().ends_with('/') {
             let path = format!("{}/", url.path());

@@ -16,6 +16,15 @@
 //! whole spool is kept, the error is repeated every minute, and the
 //! heartbeat goes on carrying the counters so the collector sees it too.
 //!
+//! With several collectors (`uplink.url` as a list), batches go to one at
+//! a time and stay with it while it answers. An upload that fails in a way
+//! the next collector may not share — no answer, `5xx`, `429`, a refused
+//! token — moves the uplink on to the next collector in the list (around in
+//! a ring), where the same batch is sent at once; only after every collector
+//! failed in a row does it wait its backoff. Collectors that share one
+//! dataset table answer a batch another of them stored as a duplicate, so
+//! failover keeps each batch stored once.
+//!
 //! An upload that gets no answer (connection refused or reset, TLS failure,
 //! timeout) is logged at `warn` with its cause. A collector that answers
 //! before reading the whole body and closes the connection can make the
@@ -38,8 +47,8 @@ use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER
 use tokio::sync::Notify;
 
 pub use backoff::Backoff;
-pub use client::{Endpoints, build_client};
-pub use config::UplinkConfig;
+pub use client::{Collectors, Endpoints, build_client};
+pub use config::{CollectorUrls, UplinkConfig};
 pub use response::{Refusal, Verdict, classify, describe_answer, parse_retry_after};
 
 use crate::log_limit::{LogEvery, REPEAT_PERIOD};
@@ -53,7 +62,7 @@ const CONFLICT_ADVICE: &str = "the collector already stored a different batch un
 /// The upload task's state.
 pub(crate) struct Uplink {
     pub(crate) client: reqwest::Client,
-    pub(crate) endpoints: Endpoints,
+    pub(crate) collectors: Arc<Collectors>,
     pub(crate) token: String,
     pub(crate) spool: Arc<Spool>,
     pub(crate) metrics: Arc<Metrics>,
@@ -99,8 +108,14 @@ impl Uplink {
         logs: &mut UplinkLogs,
     ) -> Option<(u64, String)> {
         let mut failures = 0u32;
+        // Collectors that failed this batch since the last wait: until each
+        // one has, the next is tried at once.
+        let mut failed_in_a_row = 0usize;
         loop {
-            let verdict = self.send(&batch).await;
+            let (collector, endpoints) = self.collectors.active();
+            let verdict = self.send(&batch, endpoints).await;
+            let moves_on =
+                matches!(verdict, Verdict::Retry { .. } | Verdict::RetryAfter { .. } | Verdict::RetrySlowly { .. });
             let delay = match verdict {
                 Verdict::Acknowledged { duplicate } => {
                     if duplicate {
@@ -142,7 +157,7 @@ impl Uplink {
                 Verdict::RetryAfter { delay, why } => {
                     let wait = backoff.next_delay();
                     let delay = delay.map_or(wait, |d| d.max(Duration::from_millis(1)));
-                    self.log_failure(logs, batch.seq, failures + 1, delay, &why);
+                    self.log_failure(logs, endpoints, batch.seq, failures + 1, delay, &why);
                     delay
                 }
                 Verdict::RetrySlowly { refusal, why } => {
@@ -151,6 +166,7 @@ impl Uplink {
                     if let Some(left_out) = logs.refused.admit() {
                         tracing::error!(
                             sensor = %batch.sensor,
+                            collector = endpoints.authority(),
                             seq = batch.seq,
                             reason = refusal.name(),
                             refused_since_last_line = left_out,
@@ -163,20 +179,48 @@ impl Uplink {
                 }
                 Verdict::Retry { why } => {
                     let delay = backoff.next_delay();
-                    self.log_failure(logs, batch.seq, failures + 1, delay, &why);
+                    self.log_failure(logs, endpoints, batch.seq, failures + 1, delay, &why);
                     delay
                 }
             };
             failures += 1;
             self.metrics.upload_retries.inc();
+            if moves_on && self.collectors.len() > 1 {
+                failed_in_a_row += 1;
+                self.fail_over(collector, batch.seq);
+                if failed_in_a_row < self.collectors.len() {
+                    continue;
+                }
+            }
+            failed_in_a_row = 0;
             tokio::time::sleep(delay).await;
         }
     }
 
+    /// Send batches to the collector after `failed` from now on.
+    fn fail_over(&self, failed: usize, seq: u64) {
+        let next = self.collectors.fail_over(failed);
+        if next != failed {
+            self.metrics.collector_failovers.inc();
+            let from = self.collectors.all()[failed].authority();
+            let to = self.collectors.all()[next].authority();
+            tracing::info!(seq, from, to, "failing over to the next collector");
+        }
+    }
+
     /// A retried failure at `warn`, at once and then at most once a minute.
-    fn log_failure(&self, logs: &mut UplinkLogs, seq: u64, failures: u32, delay: Duration, why: &str) {
+    fn log_failure(
+        &self,
+        logs: &mut UplinkLogs,
+        endpoints: &Endpoints,
+        seq: u64,
+        failures: u32,
+        delay: Duration,
+        why: &str,
+    ) {
         if let Some(left_out) = logs.failed.admit() {
             tracing::warn!(
+                collector = endpoints.authority(),
                 seq,
                 failures,
                 failed_since_last_line = left_out,
@@ -201,11 +245,11 @@ impl Uplink {
         }
     }
 
-    /// One POST; network errors and timeouts become [`Verdict::Retry`].
-    async fn send(&self, batch: &SpooledBatch) -> Verdict {
+    /// One POST to `endpoints`; network errors and timeouts become [`Verdict::Retry`].
+    async fn send(&self, batch: &SpooledBatch, endpoints: &Endpoints) -> Verdict {
         let request = self
             .client
-            .post(self.endpoints.batches.clone())
+            .post(endpoints.batches.clone())
             .header(AUTHORIZATION, format!("Bearer {}", self.token))
             .header(CONTENT_TYPE, wire::CONTENT_TYPE)
             .header(CONTENT_ENCODING, wire::ENCODING_ZSTD)
