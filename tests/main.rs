@@ -21,11 +21,14 @@ mod parquet_readers;
 mod publish_cli;
 mod readme_commands;
 mod risk_cli;
+mod risk_periods;
 mod risk_site;
 mod sensor_check;
 mod sensor_cli;
 mod sensor_collector;
 mod sensor_live;
+mod sensor_package;
+mod sensor_upgrade;
 mod sql_cli;
 mod sql_limits;
 mod sql_object_store;
@@ -54,11 +57,14 @@ fn main() -> std::process::ExitCode {
         publish_cli::tests(),
         readme_commands::tests(),
         risk_cli::tests(),
+        risk_periods::tests(),
         risk_site::tests(),
         sensor_check::tests(),
         sensor_cli::tests(),
         sensor_collector::tests(),
         sensor_live::tests(),
+        sensor_package::tests(),
+        sensor_upgrade::tests(),
         sql_cli::tests(),
         sql_limits::tests(),
         sql_object_store::tests(),

@@ -23,6 +23,7 @@
 //! | [`heartbeat`] | `[heartbeat]` | liveness |
 //! | [`metrics`] | `[metrics]` | counters: log lines, Prometheus endpoint |
 //! | [`check`] | | `--check`: files, spool, interface, and a round trip to the collector |
+//! | [`cli`] | | the command line of `nightjar-sensor` and `nightjar sensor` |
 //!
 //! Main types: [`SensorConfig`] → [`Sensor::build`] (checks files, spool,
 //! interface) → [`Sensor::start`] → [`RunningSensor`] (`shutdown`, `kill`),
@@ -67,6 +68,7 @@
 
 pub mod capture;
 pub mod check;
+pub mod cli;
 pub mod config;
 mod error;
 pub mod heartbeat;

@@ -10,7 +10,7 @@ mod live;
 mod replay;
 mod ring;
 
-pub use config::{CaptureConfig, CaptureMethod, ReplayPace};
+pub use config::{CaptureConfig, CaptureMethod, DEFAULT_RING_SIZE, MAX_RING_SIZE, MIN_RING_SIZE, ReplayPace};
 pub(crate) use live::{LiveSource, find_interface};
 pub(crate) use replay::ReplaySource;
 pub(crate) use ring::RingSource;

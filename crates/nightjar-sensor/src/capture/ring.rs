@@ -14,14 +14,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use nightjar_packet::LinkType;
 
-use super::{FrameSource, Polled};
+use super::config::RING_BLOCK_SIZE;
+use super::{CaptureConfig, FrameSource, Polled};
 use crate::error::SensorError;
 
-/// Bytes per ring block. A block holds many frames; the largest frame (64 KiB of IP plus link
-/// headers, GRO-merged) fits in one.
-const BLOCK_SIZE: usize = 1 << 20;
-/// Blocks in the ring: 64 MiB of frames can wait while the sensor is busy.
-const BLOCK_COUNT: usize = 64;
+/// Bytes per ring block (`capture.ring_size` is a whole number of them).
+const BLOCK_SIZE: usize = RING_BLOCK_SIZE as usize;
 /// The frame slot size the kernel asks for (TPACKET_V3 packs frames of any size into a block).
 const FRAME_SIZE: usize = 2048;
 /// A block that is not full is handed to the sensor after this many milliseconds, so that a
@@ -35,6 +33,8 @@ pub(crate) struct RingSource {
     interface: String,
     socket: OwnedFd,
     ring: NonNull<u8>,
+    /// Blocks in the ring (`capture.ring_size` / [`BLOCK_SIZE`]).
+    block_count: usize,
     /// The block the sensor reads now (or waits for).
     block: usize,
     /// Whether the sensor holds `block` (the kernel handed it over and it is not yet returned).
@@ -77,8 +77,10 @@ fn set_packet_option<T>(socket: &OwnedFd, option: libc::c_int, value: &T) -> io:
 }
 
 impl RingSource {
-    /// Opens the ring on the interface `name` (its kernel index `index`); promiscuous when asked.
-    pub(crate) fn open(name: &str, index: u32, promiscuous: bool) -> Result<RingSource, SensorError> {
+    /// Opens the ring of `capture.ring_size` on the interface `name` (its kernel index `index`);
+    /// promiscuous when `capture.promiscuous` asks.
+    pub(crate) fn open(name: &str, index: u32, capture: &CaptureConfig) -> Result<RingSource, SensorError> {
+        let block_count = capture.ring_blocks();
         let all = (libc::ETH_P_ALL as u16).to_be();
         // SAFETY: plain system call; the descriptor is owned right away.
         let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::c_int::from(all)) };
@@ -92,9 +94,9 @@ impl RingSource {
             .map_err(|_| os_error(name, "the kernel does not offer TPACKET_V3 rings"))?;
         let request = libc::tpacket_req3 {
             tp_block_size: BLOCK_SIZE as libc::c_uint,
-            tp_block_nr: BLOCK_COUNT as libc::c_uint,
+            tp_block_nr: block_count as libc::c_uint,
             tp_frame_size: FRAME_SIZE as libc::c_uint,
-            tp_frame_nr: (BLOCK_SIZE / FRAME_SIZE * BLOCK_COUNT) as libc::c_uint,
+            tp_frame_nr: (BLOCK_SIZE / FRAME_SIZE * block_count) as libc::c_uint,
             tp_retire_blk_tov: BLOCK_TIMEOUT_MS,
             tp_sizeof_priv: 0,
             tp_feature_req_word: 0,
@@ -105,7 +107,7 @@ impl RingSource {
         let mapped = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                BLOCK_SIZE * BLOCK_COUNT,
+                BLOCK_SIZE * block_count,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED | libc::MAP_POPULATE,
                 socket.as_raw_fd(),
@@ -121,6 +123,7 @@ impl RingSource {
             interface: name.to_string(),
             socket,
             ring,
+            block_count,
             block: 0,
             held: false,
             remaining: 0,
@@ -143,7 +146,7 @@ impl RingSource {
         if bound != 0 {
             return Err(os_error(name, "cannot bind the capture socket to the interface"));
         }
-        if promiscuous {
+        if capture.promiscuous {
             let membership = libc::packet_mreq {
                 mr_ifindex: ifindex,
                 mr_type: libc::PACKET_MR_PROMISC as libc::c_ushort,
@@ -157,7 +160,7 @@ impl RingSource {
     }
 
     fn block_start(&self, block: usize) -> *mut u8 {
-        // SAFETY: `block < BLOCK_COUNT`, so the offset stays inside the mapping.
+        // SAFETY: `block < block_count`, so the offset stays inside the mapping.
         unsafe { self.ring.as_ptr().add(block * BLOCK_SIZE) }
     }
 
@@ -187,7 +190,7 @@ impl RingSource {
     fn release_block(&mut self) {
         self.block_status(self.block).store(libc::TP_STATUS_KERNEL, Ordering::Release);
         self.held = false;
-        self.block = (self.block + 1) % BLOCK_COUNT;
+        self.block = (self.block + 1) % self.block_count;
     }
 
     /// Waits up to the poll timeout for the socket to have a block ready.
@@ -246,7 +249,7 @@ impl FrameSource for RingSource {
     }
 
     fn describe(&self) -> String {
-        format!("interface {} (TPACKET_V3 ring, {} × {} KiB)", self.interface, BLOCK_COUNT, BLOCK_SIZE >> 10)
+        format!("interface {} (TPACKET_V3 ring, {} × {} KiB)", self.interface, self.block_count, BLOCK_SIZE >> 10)
     }
 
     fn kernel_drops(&mut self) -> Option<u64> {
@@ -270,7 +273,7 @@ impl Drop for RingSource {
     fn drop(&mut self) {
         // SAFETY: unmaps exactly the mapping made in `open`; the socket closes after this.
         unsafe {
-            libc::munmap(self.ring.as_ptr().cast(), BLOCK_SIZE * BLOCK_COUNT);
+            libc::munmap(self.ring.as_ptr().cast(), BLOCK_SIZE * self.block_count);
         }
     }
 }
