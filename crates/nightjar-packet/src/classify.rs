@@ -48,6 +48,15 @@ impl TrafficClass {
             TrafficClass::Other => "other",
         }
     }
+
+    /// Its position in [`TrafficClass::ALL`] (for counters kept in an array per class).
+    pub fn index(self) -> usize {
+        match self {
+            TrafficClass::Backscatter => 0,
+            TrafficClass::Scan => 1,
+            TrafficClass::Other => 2,
+        }
+    }
 }
 
 /// A scanning tool recognised by how it builds its packets.
@@ -73,6 +82,15 @@ impl Tool {
             Tool::Mirai => "mirai",
             Tool::Masscan => "masscan",
             Tool::Zmap => "zmap",
+        }
+    }
+
+    /// Its position in [`Tool::ALL`] (for counters kept in an array per tool).
+    pub fn index(self) -> usize {
+        match self {
+            Tool::Mirai => 0,
+            Tool::Masscan => 1,
+            Tool::Zmap => 2,
         }
     }
 }
@@ -225,24 +243,9 @@ fn spoof_sign(packet: &Packet<'_>, tool: Option<Tool>) -> Option<SpoofSign> {
 mod name_list_tests {
     use super::*;
 
-    // No wildcard arms: a new variant does not compile until it gets the next position here,
-    // and then the test fails until the variant is in its `ALL` list at that position.
-    fn tool_position(tool: Tool) -> usize {
-        match tool {
-            Tool::Mirai => 0,
-            Tool::Masscan => 1,
-            Tool::Zmap => 2,
-        }
-    }
-
-    fn class_position(class: TrafficClass) -> usize {
-        match class {
-            TrafficClass::Backscatter => 0,
-            TrafficClass::Scan => 1,
-            TrafficClass::Other => 2,
-        }
-    }
-
+    // No wildcard arms (here and in `Tool::index`, `TrafficClass::index`): a new variant does
+    // not compile until it gets the next position, and then the test fails until the variant
+    // is in its `ALL` list at that position.
     fn sign_position(sign: SpoofSign) -> usize {
         match sign {
             SpoofSign::AbnormalTcpFlags => 0,
@@ -257,11 +260,11 @@ mod name_list_tests {
 
     #[test]
     fn every_variant_is_in_its_list() {
-        assert!(Tool::ALL.iter().enumerate().all(|(i, t)| tool_position(*t) == i));
-        assert!(TrafficClass::ALL.iter().enumerate().all(|(i, c)| class_position(*c) == i));
+        assert!(Tool::ALL.iter().enumerate().all(|(i, t)| t.index() == i));
+        assert!(TrafficClass::ALL.iter().enumerate().all(|(i, c)| c.index() == i));
         assert!(SpoofSign::ALL.iter().enumerate().all(|(i, s)| sign_position(*s) == i));
-        assert_eq!(tool_position(Tool::Zmap) + 1, Tool::ALL.len());
-        assert_eq!(class_position(TrafficClass::Other) + 1, TrafficClass::ALL.len());
+        assert_eq!(Tool::Zmap.index() + 1, Tool::ALL.len());
+        assert_eq!(TrafficClass::Other.index() + 1, TrafficClass::ALL.len());
         assert_eq!(sign_position(SpoofSign::UdpToPort80) + 1, SpoofSign::ALL.len());
     }
 }

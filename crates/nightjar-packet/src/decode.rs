@@ -1,10 +1,10 @@
 //! From a link-layer frame to a [`Packet`].
 
 use crate::error::SkipReason;
-use crate::ip::{IpLayer, decode_ipv4, decode_ipv6};
+use crate::ip::{decode_ipv4, decode_ipv6};
 use crate::link::{IpHint, LinkType, strip_link};
 use crate::packet::Packet;
-use crate::transport::{decode_transport, opaque};
+use crate::transport::decode_transport;
 
 /// Decode one captured frame.
 ///
@@ -21,41 +21,10 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, SkipReason> {
         (IpHint::V6 | IpHint::Either, 6) => decode_ipv6(ip_bytes)?,
         _ => return Err(SkipReason::BadIpVersion),
     };
-    let upper = if ip.fragment_offset == 0 {
-        decode_transport(ip.protocol, ip.upper, ip.upper_declared_len, ip.more_fragments)?
-    } else {
-        opaque(ip.upper, ip.upper_declared_len)
-    };
-    let IpLayer {
-        ip_version,
-        src,
-        dst,
-        protocol,
-        ttl,
-        ip_id,
-        ip_len,
-        ip_options_len,
-        dont_fragment,
-        more_fragments,
-        reserved_flag,
-        fragment_offset,
-        ..
-    } = ip;
-    Ok(Packet {
-        ip_version,
-        src,
-        dst,
-        protocol,
-        ttl,
-        ip_id,
-        ip_len,
-        ip_options_len,
-        dont_fragment,
-        more_fragments,
-        reserved_flag,
-        fragment_offset,
-        transport: upper.transport,
-        payload_len: upper.payload_len,
-        payload: upper.payload,
-    })
+    if ip.fragment_offset != 0 {
+        // Past the first fragment the bytes are fragment data, not a transport header.
+        return Ok(ip);
+    }
+    let upper = decode_transport(ip.protocol, ip.payload, ip.payload_len, ip.more_fragments)?;
+    Ok(Packet { transport: upper.transport, payload_len: upper.payload_len, payload: upper.payload, ..ip })
 }

@@ -4,28 +4,9 @@ use pnet_packet::ip::IpNextHeaderProtocols as Proto;
 use pnet_packet::ipv4::Ipv4Packet;
 use pnet_packet::ipv6::{ExtensionPacket, FragmentPacket, Ipv6Packet};
 
-use crate::addr::{Addr16, map_v4};
+use crate::addr::map_v4;
 use crate::error::SkipReason;
-
-/// IP-layer facts, and the bytes that follow the IP headers.
-pub(crate) struct IpLayer<'a> {
-    pub ip_version: u8,
-    pub src: Addr16,
-    pub dst: Addr16,
-    pub protocol: u8,
-    pub ttl: u8,
-    pub ip_id: Option<u16>,
-    pub ip_len: u32,
-    pub ip_options_len: u16,
-    pub dont_fragment: bool,
-    pub more_fragments: bool,
-    pub reserved_flag: bool,
-    pub fragment_offset: u32,
-    /// Upper-layer bytes present in the capture, without link-layer padding.
-    pub upper: &'a [u8],
-    /// Upper-layer length from the declared IP lengths.
-    pub upper_declared_len: u32,
-}
+use crate::packet::{Packet, Transport};
 
 /// More extension headers than this is an attack on the decoder, not traffic.
 const MAX_IPV6_EXTENSIONS: usize = 8;
@@ -33,7 +14,10 @@ const MAX_IPV6_EXTENSIONS: usize = 8;
 /// IPv6 "no next header".
 const NO_NEXT_HEADER: u8 = 59;
 
-pub(crate) fn decode_ipv4(bytes: &[u8]) -> Result<IpLayer<'_>, SkipReason> {
+/// The packet as its IPv4 header tells it, the upper layer not looked into: `transport` is
+/// [`Transport::None`], `payload` the upper-layer bytes present (without link-layer padding)
+/// and `payload_len` the upper-layer length the header declares.
+pub(crate) fn decode_ipv4(bytes: &[u8]) -> Result<Packet<'_>, SkipReason> {
     let ip = Ipv4Packet::new(bytes).ok_or(SkipReason::TruncatedIpHeader)?;
     if ip.get_version() != 4 {
         return Err(SkipReason::BadIpVersion);
@@ -52,7 +36,7 @@ pub(crate) fn decode_ipv4(bytes: &[u8]) -> Result<IpLayer<'_>, SkipReason> {
     // Ethernet pads short packets; the IP total length says where the packet ends.
     let present_end = total_len.min(bytes.len());
     let flags = ip.get_flags();
-    Ok(IpLayer {
+    Ok(Packet {
         ip_version: 4,
         src: map_v4(ip.get_source().octets()),
         dst: map_v4(ip.get_destination().octets()),
@@ -65,12 +49,15 @@ pub(crate) fn decode_ipv4(bytes: &[u8]) -> Result<IpLayer<'_>, SkipReason> {
         dont_fragment: flags & 0b010 != 0,
         more_fragments: flags & 0b001 != 0,
         fragment_offset: u32::from(ip.get_fragment_offset()) * 8,
-        upper: &bytes[header_len..present_end],
-        upper_declared_len: (total_len - header_len) as u32,
+        transport: Transport::None,
+        payload_len: (total_len - header_len) as u32,
+        payload: &bytes[header_len..present_end],
     })
 }
 
-pub(crate) fn decode_ipv6(bytes: &[u8]) -> Result<IpLayer<'_>, SkipReason> {
+/// The packet as its IPv6 header and extension headers tell it, the upper layer not looked
+/// into (as [`decode_ipv4`]).
+pub(crate) fn decode_ipv6(bytes: &[u8]) -> Result<Packet<'_>, SkipReason> {
     let ip = Ipv6Packet::new(bytes).ok_or(SkipReason::TruncatedIpHeader)?;
     if ip.get_version() != 6 {
         return Err(SkipReason::BadIpVersion);
@@ -123,7 +110,7 @@ pub(crate) fn decode_ipv6(bytes: &[u8]) -> Result<IpLayer<'_>, SkipReason> {
         }
     }
     let upper_declared_len = payload_len.saturating_sub(offset) as u32;
-    Ok(IpLayer {
+    Ok(Packet {
         ip_version: 6,
         src: ip.get_source().octets(),
         dst: ip.get_destination().octets(),
@@ -136,7 +123,8 @@ pub(crate) fn decode_ipv6(bytes: &[u8]) -> Result<IpLayer<'_>, SkipReason> {
         more_fragments,
         reserved_flag: false,
         fragment_offset,
-        upper: if next == NO_NEXT_HEADER { &[] } else { &present[offset..] },
-        upper_declared_len: if next == NO_NEXT_HEADER { 0 } else { upper_declared_len },
+        transport: Transport::None,
+        payload_len: if next == NO_NEXT_HEADER { 0 } else { upper_declared_len },
+        payload: if next == NO_NEXT_HEADER { &[] } else { &present[offset..] },
     })
 }

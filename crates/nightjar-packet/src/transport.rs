@@ -40,7 +40,7 @@ pub(crate) fn decode_transport(
 }
 
 /// A layer the decoder does not look into: all of it is payload.
-pub(crate) fn opaque(bytes: &[u8], declared_len: u32) -> TransportLayer<'_> {
+fn opaque(bytes: &[u8], declared_len: u32) -> TransportLayer<'_> {
     TransportLayer { transport: Transport::None, payload_len: declared_len, payload: bytes }
 }
 

@@ -59,9 +59,9 @@ pub struct IngestCounters {
     /// Frames that gave no packet, by reason.
     pub skipped: SkipCounts,
     /// Kept records by class: backscatter, scan, other.
-    pub by_class: [u64; 3],
+    pub by_class: [u64; TrafficClass::ALL.len()],
     /// Kept records by tool: mirai, masscan, zmap.
-    pub by_tool: [u64; 3],
+    pub by_tool: [u64; Tool::ALL.len()],
     /// Kept records with a spoofing sign.
     pub spoofed: u64,
     /// Kept records from research scanners.
@@ -71,12 +71,12 @@ pub struct IngestCounters {
 impl IngestCounters {
     /// Count of kept records of a class.
     pub fn class(&self, class: TrafficClass) -> u64 {
-        self.by_class[class_index(class)]
+        self.by_class[class.index()]
     }
 
     /// Count of kept records with a tool fingerprint.
     pub fn tool(&self, tool: Tool) -> u64 {
-        self.by_tool[tool_index(tool)]
+        self.by_tool[tool.index()]
     }
 
     /// Frames decoded but filtered out.
@@ -92,28 +92,14 @@ impl IngestCounters {
         self.filtered_source_dark += other.filtered_source_dark;
         self.filtered_own_address += other.filtered_own_address;
         self.skipped.merge(&other.skipped);
-        for i in 0..3 {
-            self.by_class[i] += other.by_class[i];
-            self.by_tool[i] += other.by_tool[i];
+        for (count, other) in self.by_class.iter_mut().zip(other.by_class) {
+            *count += other;
+        }
+        for (count, other) in self.by_tool.iter_mut().zip(other.by_tool) {
+            *count += other;
         }
         self.spoofed += other.spoofed;
         self.research += other.research;
-    }
-}
-
-fn class_index(class: TrafficClass) -> usize {
-    match class {
-        TrafficClass::Backscatter => 0,
-        TrafficClass::Scan => 1,
-        TrafficClass::Other => 2,
-    }
-}
-
-fn tool_index(tool: Tool) -> usize {
-    match tool {
-        Tool::Mirai => 0,
-        Tool::Masscan => 1,
-        Tool::Zmap => 2,
     }
 }
 
@@ -160,9 +146,9 @@ impl Ingest {
         let classification = classify(&packet);
         let research = rules.research.label(&packet.src);
         self.counters.kept += 1;
-        self.counters.by_class[class_index(classification.class)] += 1;
+        self.counters.by_class[classification.class.index()] += 1;
         if let Some(tool) = classification.tool {
-            self.counters.by_tool[tool_index(tool)] += 1;
+            self.counters.by_tool[tool.index()] += 1;
         }
         self.counters.spoofed += u64::from(classification.spoof.is_some());
         self.counters.research += u64::from(research.is_some());
