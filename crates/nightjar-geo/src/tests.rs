@@ -232,7 +232,7 @@ fn enricher_fills_country_asn_and_name_per_source() {
     let asn_db = std::sync::Arc::new(build(&w, "asn.mmdb"));
     let enricher = Enricher::new(std::sync::Arc::new(GeoDb::embedded_country()), Some(asn_db));
 
-    let sources = [[193, 0, 14, 129], [8, 8, 8, 8], [198, 51, 100, 7], [193, 0, 14, 129]];
+    let sources = ["193.0.14.129", "8.8.8.8", "198.51.100.7", "193.0.14.129"];
     let batch = enricher.enrich(&echo_requests_from(&sources)).expect("enrich");
     let country = batch.column_by_name(col::COUNTRY).expect("country column");
     let country = country.as_string::<i32>();
@@ -248,14 +248,14 @@ fn enricher_fills_country_asn_and_name_per_source() {
 }
 
 /// A packet record batch of raw IPv4 ICMP echo requests to 192.0.2.10, one from each source.
-fn echo_requests_from(sources: &[[u8; 4]]) -> arrow::record_batch::RecordBatch {
+fn echo_requests_from(sources: &[&str]) -> arrow::record_batch::RecordBatch {
     use nightjar_packet::{LinkType, classify, decode};
     use nightjar_record::{PacketBatchBuilder, RecordOptions};
 
     let mut builder = PacketBatchBuilder::new(RecordOptions::default());
     for source in sources {
         let mut frame = vec![0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0];
-        frame.extend_from_slice(source);
+        frame.extend_from_slice(&source.parse::<std::net::Ipv4Addr>().expect("a test address").octets());
         frame.extend_from_slice(&[192, 0, 2, 10, 8, 0, 0, 0, 0, 1, 0, 1]);
         let packet = decode(LinkType::Raw, &frame).expect("valid echo request");
         builder.append(0, &packet, &classify(&packet), None);
@@ -267,23 +267,15 @@ fn echo_requests_from(sources: &[[u8; 4]]) -> arrow::record_batch::RecordBatch {
 fn answers_kept_across_batches_are_the_databases_answers() {
     // Real networks of the bundled databases (several countries and ASes)
     // and a documentation address with no answer.
-    let pool: [[u8; 4]; 8] = [
-        [1, 1, 1, 1],
-        [8, 8, 8, 8],
-        [193, 0, 14, 129],
-        [202, 12, 27, 33],
-        [200, 160, 0, 8],
-        [41, 0, 0, 1],
-        [198, 51, 100, 7],
-        [9, 9, 9, 9],
-    ];
+    let pool =
+        ["1.1.1.1", "8.8.8.8", "193.0.14.129", "202.12.27.33", "200.160.0.8", "41.0.0.1", "198.51.100.7", "9.9.9.9"];
     let databases =
         || (std::sync::Arc::new(GeoDb::embedded_country()), Some(std::sync::Arc::new(GeoDb::embedded_asn())));
     // Generations of three answers: the eight sources churn through them.
     let (country, asn) = databases();
     let kept = Enricher::with_answer_capacity(country, asn, 3);
     for round in 0..6 {
-        let sources: Vec<[u8; 4]> = (0..5).map(|i| pool[(round * 3 + i * i) % pool.len()]).collect();
+        let sources: Vec<&str> = (0..5).map(|i| pool[(round * 3 + i * i) % pool.len()]).collect();
         let batch = echo_requests_from(&sources);
         let (country, asn) = databases();
         let expected = Enricher::with_answer_capacity(country, asn, 1).enrich(&batch).expect("enrich");

@@ -49,6 +49,12 @@ pub fn from_ip(ip: IpAddr) -> Addr16 {
     }
 }
 
+/// The 16-byte form of an address written as text (`"192.0.2.7"`, `"2001:db8::1"`), for tests.
+#[cfg(test)]
+pub(crate) fn addr(text: &str) -> Addr16 {
+    from_ip(text.parse().expect("a test address"))
+}
+
 /// A CIDR prefix over the 16-byte address space.
 ///
 /// An IPv4 prefix `a.b.c.d/n` is stored as the mapped prefix of length
@@ -205,19 +211,19 @@ mod tests {
     #[test]
     fn v4_prefix_contains_only_its_block() {
         let p: Prefix = "192.0.2.0/24".parse().unwrap();
-        assert!(p.contains(&map_v4([192, 0, 2, 77])));
-        assert!(!p.contains(&map_v4([192, 0, 3, 1])));
+        assert!(p.contains(&addr("192.0.2.77")));
+        assert!(!p.contains(&addr("192.0.3.1")));
         assert_eq!(p.to_string(), "192.0.2.0/24");
         assert_eq!(p.size(), 256);
-        assert_eq!(p.offset_of(&map_v4([192, 0, 2, 77])), 77);
+        assert_eq!(p.offset_of(&addr("192.0.2.77")), 77);
         assert!(p.is_v4());
     }
 
     #[test]
     fn v6_prefix_and_bare_address() {
         let p: Prefix = "2001:db8::/32".parse().unwrap();
-        assert!(p.contains(&"2001:db8:1::5".parse::<Ipv6Addr>().unwrap().octets()));
-        assert!(!p.contains(&"2001:db9::1".parse::<Ipv6Addr>().unwrap().octets()));
+        assert!(p.contains(&addr("2001:db8:1::5")));
+        assert!(!p.contains(&addr("2001:db9::1")));
         let host: Prefix = "198.51.100.7".parse().unwrap();
         assert_eq!(host.to_string(), "198.51.100.7/32");
     }
@@ -234,6 +240,6 @@ mod tests {
     #[test]
     fn zero_length_prefix_holds_everything() {
         let p: Prefix = "::/0".parse().unwrap();
-        assert!(p.contains(&map_v4([8, 8, 8, 8])));
+        assert!(p.contains(&addr("8.8.8.8")));
     }
 }

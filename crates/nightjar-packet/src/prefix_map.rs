@@ -90,7 +90,7 @@ impl<T> PrefixMap<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::addr::map_v4;
+    use crate::addr::{addr, map_v4};
     use proptest::prelude::*;
 
     fn p(text: &str) -> Prefix {
@@ -104,12 +104,12 @@ mod tests {
             (p("198.51.100.0/24"), "narrow"),
             (p("203.0.113.0/24"), "other"),
         ]);
-        assert_eq!(map.get(&map_v4([198, 51, 100, 9])), Some(&"narrow"));
-        assert_eq!(map.get(&map_v4([198, 51, 101, 9])), Some(&"wide"));
-        assert_eq!(map.get(&map_v4([198, 51, 255, 255])), Some(&"wide"));
-        assert_eq!(map.get(&map_v4([198, 52, 0, 0])), None);
-        assert_eq!(map.get(&map_v4([203, 0, 113, 0])), Some(&"other"));
-        assert_eq!(map.get(&map_v4([1, 1, 1, 1])), None);
+        assert_eq!(map.get(&addr("198.51.100.9")), Some(&"narrow"));
+        assert_eq!(map.get(&addr("198.51.101.9")), Some(&"wide"));
+        assert_eq!(map.get(&addr("198.51.255.255")), Some(&"wide"));
+        assert_eq!(map.get(&addr("198.52.0.0")), None);
+        assert_eq!(map.get(&addr("203.0.113.0")), Some(&"other"));
+        assert_eq!(map.get(&addr("1.1.1.1")), None);
     }
 
     #[test]

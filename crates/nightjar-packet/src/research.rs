@@ -87,16 +87,16 @@ impl ResearchScanners {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::addr::map_v4;
+    use crate::addr::addr;
 
     #[test]
     fn parses_labels_comments_and_bare_prefixes() {
         let list = ResearchScanners::parse("# header\n198.51.100.0/24  Example Univ  # trailing\n\n203.0.113.64/26\n")
             .unwrap();
         assert_eq!(list.len(), 2);
-        assert_eq!(list.label(&map_v4([198, 51, 100, 3])), Some("Example Univ"));
-        assert_eq!(list.label(&map_v4([203, 0, 113, 70])), Some(DEFAULT_RESEARCH_LABEL));
-        assert_eq!(list.label(&map_v4([203, 0, 113, 1])), None);
+        assert_eq!(list.label(&addr("198.51.100.3")), Some("Example Univ"));
+        assert_eq!(list.label(&addr("203.0.113.70")), Some(DEFAULT_RESEARCH_LABEL));
+        assert_eq!(list.label(&addr("203.0.113.1")), None);
     }
 
     #[test]
@@ -104,10 +104,9 @@ mod tests {
         let list = ResearchScanners::bundled();
         assert!(list.len() > 1_000, "{} prefixes", list.len());
         // Ranges the organisations publish themselves.
-        assert_eq!(list.label(&map_v4([162, 142, 125, 7])), Some("Censys"));
-        assert_eq!(list.label(&map_v4([198, 51, 100, 3])), None);
-        let v6: Addr16 = "2602:80d:1000:b0cc:e::1".parse::<std::net::Ipv6Addr>().unwrap().octets();
-        assert_eq!(list.label(&v6), Some("Censys"));
+        assert_eq!(list.label(&addr("162.142.125.7")), Some("Censys"));
+        assert_eq!(list.label(&addr("198.51.100.3")), None);
+        assert_eq!(list.label(&addr("2602:80d:1000:b0cc:e::1")), Some("Censys"));
     }
 
     #[test]

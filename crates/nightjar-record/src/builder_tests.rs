@@ -3,7 +3,7 @@
 
 use arrow::array::{Array, AsArray, FixedSizeBinaryArray};
 use arrow::datatypes::{UInt8Type, UInt16Type, UInt32Type};
-use nightjar_packet::{LinkType, classify, decode, map_v4};
+use nightjar_packet::{Addr16, LinkType, classify, decode, from_ip};
 
 use crate::builder::{PacketBatchBuilder, RecordOptions};
 use crate::schema::col;
@@ -24,6 +24,11 @@ const UNREACHABLE: [u8; 56] = [
     0x14, 0xe9, 0, 161, 0, 8, 0, 0, // quoted UDP
 ];
 
+/// The stored form of an address written as text.
+fn addr(text: &str) -> Addr16 {
+    from_ip(text.parse().expect("a test address"))
+}
+
 #[test]
 fn fields_land_in_their_columns_and_missing_ones_are_null() {
     let mut builder = PacketBatchBuilder::new(RecordOptions { payload_prefix: 1 });
@@ -38,8 +43,8 @@ fn fields_land_in_their_columns_and_missing_ones_are_null() {
 
     let src = column(col::SRC_IP);
     let src = src.as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
-    assert_eq!(src.value(0), map_v4([198, 51, 100, 7]));
-    assert_eq!(src.value(1), map_v4([203, 0, 113, 5]));
+    assert_eq!(src.value(0), addr("198.51.100.7"));
+    assert_eq!(src.value(1), addr("203.0.113.5"));
     let dst_port = column(col::DST_PORT);
     let dst_port = dst_port.as_primitive::<UInt16Type>();
     assert_eq!((dst_port.value(0), dst_port.is_null(1)), (23, true));
@@ -55,7 +60,7 @@ fn fields_land_in_their_columns_and_missing_ones_are_null() {
     let inner_src = column(col::INNER_SRC_IP);
     let inner_src = inner_src.as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap();
     assert!(inner_src.is_null(0));
-    assert_eq!(inner_src.value(1), map_v4([192, 0, 2, 10]));
+    assert_eq!(inner_src.value(1), addr("192.0.2.10"));
     assert_eq!(column(col::PAYLOAD_LEN).as_primitive::<UInt32Type>().value(0), 2);
     assert_eq!(column(col::PAYLOAD).as_binary::<i32>().value(0), [0xab]);
     let class = column(col::CLASS);

@@ -185,7 +185,12 @@ impl PrivacyTransform {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nightjar_packet::map_v4;
+    use nightjar_packet::from_ip;
+
+    /// The stored form of an address written as text.
+    fn addr(text: &str) -> Addr16 {
+        from_ip(text.parse().expect("a test address"))
+    }
 
     fn dark() -> PrefixSet {
         PrefixSet::new(vec!["192.0.2.0/24".parse().unwrap(), "2001:db8:2::/64".parse().unwrap()])
@@ -194,17 +199,15 @@ mod tests {
     #[test]
     fn keep_leaves_addresses_alone() {
         let t = PrivacyTransform::new(DestinationPrivacy::Keep, &dark());
-        assert_eq!(t.address(&map_v4([192, 0, 2, 77])), Some(map_v4([192, 0, 2, 77])));
-        assert_eq!(t.address(&map_v4([198, 51, 100, 1])), None);
+        assert_eq!(t.address(&addr("192.0.2.77")), Some(addr("192.0.2.77")));
+        assert_eq!(t.address(&addr("198.51.100.1")), None);
     }
 
     #[test]
     fn prefix_truncates_to_the_network_address() {
         let t = PrivacyTransform::new(DestinationPrivacy::Prefix, &dark());
-        assert_eq!(t.address(&map_v4([192, 0, 2, 77])), Some(map_v4([192, 0, 2, 0])));
-        let v6: Addr16 = "2001:db8:2::abcd:1".parse::<std::net::Ipv6Addr>().unwrap().octets();
-        let net: Addr16 = "2001:db8:2::".parse::<std::net::Ipv6Addr>().unwrap().octets();
-        assert_eq!(t.address(&v6), Some(net));
+        assert_eq!(t.address(&addr("192.0.2.77")), Some(addr("192.0.2.0")));
+        assert_eq!(t.address(&addr("2001:db8:2::abcd:1")), Some(addr("2001:db8:2::")));
     }
 
     #[test]
@@ -213,11 +216,10 @@ mod tests {
         // Index 0, offset 77: `::4d`.
         let mut expected = [0u8; 16];
         expected[15] = 77;
-        assert_eq!(t.address(&map_v4([192, 0, 2, 77])), Some(expected));
+        assert_eq!(t.address(&addr("192.0.2.77")), Some(expected));
         assert_eq!(std::net::Ipv6Addr::from(expected).to_string(), "::4d");
         // Index 1 (the IPv6 prefix), offset ::abcd:1 → bytes 0–1 = 0x0001.
-        let v6: Addr16 = "2001:db8:2::abcd:1".parse::<std::net::Ipv6Addr>().unwrap().octets();
-        let hidden = t.address(&v6).unwrap();
+        let hidden = t.address(&addr("2001:db8:2::abcd:1")).unwrap();
         assert_eq!(std::net::Ipv6Addr::from(hidden).to_string(), "1::abcd:1");
     }
 

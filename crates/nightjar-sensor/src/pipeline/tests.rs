@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::UInt32Type;
-use nightjar_packet::{LinkType, PrefixSet, map_v4};
+use std::net::Ipv4Addr;
+
+use nightjar_packet::{Addr16, LinkType, PrefixSet, from_ip};
 use nightjar_record::{Ingest, IngestRules, col};
 
 use super::spooler::spool_batch;
@@ -16,12 +18,19 @@ use super::*;
 use crate::capture::{FrameSource, Polled};
 use crate::metrics::Metrics;
 use crate::spool::{Spool, SpoolConfig};
+use nightjar_test_kit::frames::{Ipv4Probe, Tcp};
 
 /// A Mirai SYN 198.51.100.7 → 192.0.2.10:23, sequence number = destination.
-const MIRAI_SYN: [u8; 40] = [
-    0x45, 0, 0, 40, 0x12, 0x34, 0, 0, 64, 6, 0, 0, 198, 51, 100, 7, 192, 0, 2, 10, //
-    0xc3, 0x50, 0, 23, 192, 0, 2, 10, 0, 0, 0, 0, 0x50, 0x02, 0x16, 0xd0, 0, 0, 0, 0,
-];
+fn mirai_syn() -> Vec<u8> {
+    let dst = Ipv4Addr::new(192, 0, 2, 10);
+    let syn = Tcp { seq: u32::from(dst), window: 5840, ..Tcp::syn(50000, 23) };
+    Ipv4Probe::new(Ipv4Addr::new(198, 51, 100, 7), dst).id(0x1234).tcp(syn)
+}
+
+/// The stored form of an address written as text.
+fn addr(text: &str) -> Addr16 {
+    from_ip(text.parse().expect("a test address"))
+}
 
 /// Backscatter: 203.0.113.10 tells 192.0.2.50 that UDP port 53 is
 /// unreachable, quoting the datagram forged from 192.0.2.50.
@@ -45,15 +54,15 @@ fn ingest(frames: &[&[u8]]) -> Ingest {
     ingest
 }
 
-fn address(batch: &arrow::record_batch::RecordBatch, column: &str, row: usize) -> Option<[u8; 16]> {
+fn address(batch: &arrow::record_batch::RecordBatch, column: &str, row: usize) -> Option<Addr16> {
     let array = batch.column_by_name(column).unwrap().as_fixed_size_binary();
     (!array.is_null(row)).then(|| array.value(row).try_into().unwrap())
 }
 
 #[test]
 fn offset_privacy_hides_every_dark_address_in_a_batch() {
-    let unreachable = port_unreachable();
-    let batch = ingest(&[&MIRAI_SYN, &unreachable]).finish_batch("s", 1);
+    let (syn, unreachable) = (mirai_syn(), port_unreachable());
+    let batch = ingest(&[&syn, &unreachable]).finish_batch("s", 1);
     let hidden = PrivacyTransform::new(DestinationPrivacy::Offset, &dark()).apply(&batch);
     let offset = |n: u8| {
         let mut a = [0u8; 16];
@@ -64,8 +73,8 @@ fn offset_privacy_hides_every_dark_address_in_a_batch() {
     assert_eq!(address(&hidden, col::DST_IP, 1), Some(offset(50)));
     // The victim's quote names the forged dark source: hidden too.
     assert_eq!(address(&hidden, col::INNER_SRC_IP, 1), Some(offset(50)));
-    assert_eq!(address(&hidden, col::INNER_DST_IP, 1), Some(map_v4([203, 0, 113, 10])));
-    assert_eq!(address(&hidden, col::SRC_IP, 0), Some(map_v4([198, 51, 100, 7])), "sources are not the partner's");
+    assert_eq!(address(&hidden, col::INNER_DST_IP, 1), Some(addr("203.0.113.10")));
+    assert_eq!(address(&hidden, col::SRC_IP, 0), Some(addr("198.51.100.7")), "sources are not the partner's");
     // Mirai's sequence number was the destination address.
     let seq = hidden.column_by_name(col::TCP_SEQ).unwrap().as_primitive::<UInt32Type>();
     assert_eq!(seq.value(0), 10);
@@ -78,18 +87,19 @@ fn offset_privacy_hides_every_dark_address_in_a_batch() {
 
 #[test]
 fn prefix_privacy_keeps_the_block_only() {
-    let batch = ingest(&[&MIRAI_SYN]).finish_batch("s", 1);
+    let batch = ingest(&[&mirai_syn()]).finish_batch("s", 1);
     let hidden = PrivacyTransform::new(DestinationPrivacy::Prefix, &dark()).apply(&batch);
-    assert_eq!(address(&hidden, col::DST_IP, 0), Some(map_v4([192, 0, 2, 0])));
+    assert_eq!(address(&hidden, col::DST_IP, 0), Some(addr("192.0.2.0")));
     let seq = hidden.column_by_name(col::TCP_SEQ).unwrap().as_primitive::<UInt32Type>();
-    assert_eq!(seq.value(0), u32::from_be_bytes([192, 0, 2, 0]));
+    assert_eq!(seq.value(0), u32::from(Ipv4Addr::new(192, 0, 2, 0)));
     let kept = PrivacyTransform::new(DestinationPrivacy::Keep, &dark()).apply(&batch);
     assert_eq!(kept, batch);
 }
 
 #[test]
 fn renumber_sets_every_rows_seq() {
-    let batch = ingest(&[&MIRAI_SYN, &MIRAI_SYN]).finish_batch("s", 0);
+    let syn = mirai_syn();
+    let batch = ingest(&[&syn, &syn]).finish_batch("s", 0);
     let numbered = renumber(&batch, 77);
     let seqs = numbered.column_by_name(col::BATCH_SEQ).unwrap().as_primitive::<arrow::datatypes::UInt64Type>();
     assert_eq!(seqs.values().to_vec(), [77, 77]);
@@ -128,7 +138,7 @@ fn capture_loop(
     let (tx, rx) = sync_channel(64);
     let stop: Stop = Arc::new(StopSignal::default());
     let capture = CaptureLoop {
-        source: Box::new(Repeat { frame: MIRAI_SYN.to_vec(), left, end }),
+        source: Box::new(Repeat { frame: mirai_syn(), left, end }),
         ingest: ingest(&[]),
         batch: BatchConfig { max_rows, max_age },
         sensor: "s".into(),
@@ -184,7 +194,8 @@ fn a_full_disk_loses_one_batch_counted_and_the_next_one_is_spooled() {
     let config = SpoolConfig { dir: dir.path().to_path_buf(), max_bytes: 1 << 30 };
     let spool = Spool::open(&config, "s", storage.clone(), Arc::clone(&metrics)).unwrap();
     let privacy = PrivacyTransform::new(DestinationPrivacy::Keep, &dark());
-    let batch = ingest(&[&MIRAI_SYN, &MIRAI_SYN, &MIRAI_SYN]).finish_batch("s", 0);
+    let syn = mirai_syn();
+    let batch = ingest(&[&syn, &syn, &syn]).finish_batch("s", 0);
     storage.disk_full.store(true, Ordering::SeqCst);
     assert_eq!(spool_batch(&spool, &privacy, 3, &metrics, &batch), None);
     assert_eq!(metrics.spool_write_errors.get(), 1);
