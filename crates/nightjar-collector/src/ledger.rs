@@ -35,6 +35,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use nightjar_dataset::{IN_PROGRESS_DIR, PreparedFile, publish};
+use nightjar_ops::PathIoError;
 use serde::{Deserialize, Serialize};
 
 pub use self::digests::{BatchDigest, DigestRuns, UNKNOWN};
@@ -124,16 +125,8 @@ pub struct Recovery {
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     /// Reading or writing the ledger or the dataset failed.
-    #[error("{action} {path}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathIoError),
     /// A line in the middle of a ledger file is not valid: the file was
     /// edited or damaged, and exactly-once can no longer be promised.
     #[error("{path}:{line}: damaged ledger line ({message}); restore the file from backup")]
@@ -148,11 +141,6 @@ pub enum LedgerError {
     /// Publishing a recovered file failed.
     #[error(transparent)]
     Dataset(#[from] nightjar_dataset::DatasetError),
-}
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LedgerError {
-    let path = path.to_path_buf();
-    move |source| LedgerError::Io { action, path, source }
 }
 
 /// The accepted batches of every sensor.
@@ -182,7 +170,7 @@ impl Ledger {
     /// accepted sets.
     pub fn open(state_dir: &Path, dataset_dir: &Path) -> Result<(Ledger, Recovery), LedgerError> {
         let dir = state_dir.join(LEDGER_DIR);
-        fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        fs::create_dir_all(&dir).map_err(PathIoError::at("creating", &dir))?;
         let mut ledger = Ledger {
             dir: dir.clone(),
             dataset_dir: dataset_dir.to_path_buf(),
@@ -191,8 +179,8 @@ impl Ledger {
         };
         let mut recovery = Recovery::default();
         let mut referenced = std::collections::HashSet::new();
-        for entry in fs::read_dir(&dir).map_err(io("listing", &dir))? {
-            let path = entry.map_err(io("listing", &dir))?.path();
+        for entry in fs::read_dir(&dir).map_err(PathIoError::at("listing", &dir))? {
+            let path = entry.map_err(PathIoError::at("listing", &dir))?.path();
             let Some(sensor) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".jsonl")) else {
                 continue;
             };
@@ -219,11 +207,11 @@ impl Ledger {
         let in_progress = dataset_dir.join(IN_PROGRESS_DIR);
         if let Ok(entries) = fs::read_dir(&in_progress) {
             for entry in entries {
-                let path = entry.map_err(io("listing", &in_progress))?.path();
+                let path = entry.map_err(PathIoError::at("listing", &in_progress))?.path();
                 let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
                 let relative = format!("{IN_PROGRESS_DIR}/{name}");
                 if name.starts_with(WRITER_PREFIX) && !referenced.contains(&relative) {
-                    fs::remove_file(&path).map_err(io("removing", &path))?;
+                    fs::remove_file(&path).map_err(PathIoError::at("removing", &path))?;
                     recovery.removed += 1;
                 }
             }
@@ -271,9 +259,10 @@ impl Ledger {
         let mut line = serde_json::to_vec(&entry).expect("a ledger entry always serialises");
         line.push(b'\n');
         let path = self.dir.join(format!("{sensor}.jsonl"));
-        let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(io("opening", &path))?;
-        file.write_all(&line).map_err(io("appending to", &path))?;
-        file.sync_all().map_err(io("syncing", &path))?;
+        let mut file =
+            OpenOptions::new().create(true).append(true).open(&path).map_err(PathIoError::at("opening", &path))?;
+        file.write_all(&line).map_err(PathIoError::at("appending to", &path))?;
+        file.sync_all().map_err(PathIoError::at("syncing", &path))?;
         self.accepted.entry(sensor.to_string()).or_default().insert(seq);
         self.digests.entry(sensor.to_string()).or_default().insert(seq, digest.short());
         Ok(())
@@ -284,7 +273,7 @@ impl Ledger {
 /// newline: an append that a crash interrupted, never acknowledged).
 /// Returns the entries and how many lines were cut.
 fn read_log(path: &Path) -> Result<(Vec<LedgerEntry>, u64), LedgerError> {
-    let bytes = fs::read(path).map_err(io("reading", path))?;
+    let bytes = fs::read(path).map_err(PathIoError::at("reading", path))?;
     let complete_len = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     let mut entries = Vec::new();
     for (number, line) in bytes[..complete_len].split(|b| *b == b'\n').enumerate() {
@@ -301,9 +290,9 @@ fn read_log(path: &Path) -> Result<(Vec<LedgerEntry>, u64), LedgerError> {
     if complete_len == bytes.len() {
         return Ok((entries, 0));
     }
-    let file = OpenOptions::new().write(true).open(path).map_err(io("opening", path))?;
-    file.set_len(complete_len as u64).map_err(io("cutting the torn line of", path))?;
-    file.sync_all().map_err(io("syncing", path))?;
+    let file = OpenOptions::new().write(true).open(path).map_err(PathIoError::at("opening", path))?;
+    file.set_len(complete_len as u64).map_err(PathIoError::at("cutting the torn line of", path))?;
+    file.sync_all().map_err(PathIoError::at("syncing", path))?;
     Ok((entries, 1))
 }
 

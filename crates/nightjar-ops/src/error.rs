@@ -1,6 +1,37 @@
-//! What can go wrong with a state file.
+//! What can go wrong with a state file, or with one step on any file or folder.
 
 use std::path::PathBuf;
+
+/// One step on a file or folder (creating, listing, appending to…) that failed.
+///
+/// The message names the step and the path; the system's error is the
+/// [`source`](std::error::Error::source). Map an I/O result to it with [`PathIoError::at`]:
+///
+/// ```
+/// use nightjar_ops::PathIoError;
+///
+/// let error = std::fs::read_dir("/nonexistent").map_err(PathIoError::at("listing", "/nonexistent")).unwrap_err();
+/// assert_eq!(error.to_string(), "listing /nonexistent");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("{action} {}", path.display())]
+pub struct PathIoError {
+    /// What was being done, as the message says it ("creating", "appending to"…).
+    pub action: &'static str,
+    /// The file or folder.
+    pub path: PathBuf,
+    /// The system's error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl PathIoError {
+    /// The error of `action` on `path` for the system's error it is given (for `map_err`).
+    pub fn at(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> PathIoError {
+        let path = path.into();
+        move |source| PathIoError { action, path, source }
+    }
+}
 
 /// A state file could not be read, written, locked or understood.
 ///

@@ -14,8 +14,8 @@
 //!   lock, [`TokenChecker`] to answer a running server from it, each file's layout given by a
 //!   [`TokenFormat`].
 //!
-//! Errors are [`StateFileError`]s naming the file and the step; the system's error is their
-//! source. [`error_chain`] writes any error and its causes on one line, each cause once, for
+//! Errors are [`StateFileError`]s naming the file and the step, or [`PathIoError`]s naming a
+//! step on any file or folder; the system's error is their source. [`error_chain`] writes any error and its causes on one line, each cause once, for
 //! answers and log fields.
 //!
 //! ```
@@ -77,7 +77,7 @@ mod token_store;
 mod transport;
 
 pub use chain::error_chain;
-pub use error::StateFileError;
+pub use error::{PathIoError, StateFileError};
 pub use lock::StateLock;
 pub use reload::{ReloadingFile, SETTLE};
 pub use replace::{OWNER_ONLY, READABLE_BY_ALL, replace};
