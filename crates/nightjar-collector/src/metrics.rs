@@ -16,13 +16,30 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::{Registry as MetricsRegistry, Unit};
+use prometheus_client::registry::Registry as MetricsRegistry;
 
 use crate::connections::ConnectionMetrics;
 use crate::registry::Registry;
 use crate::sensor_metrics::SensorMetrics;
 
 type Labels = Vec<(String, String)>;
+
+/// Registers series of `$metrics` under `$registry`, one row each:
+/// `field => "name" [in Unit]: "help"` (a clone of the field: a prometheus-client
+/// metric and its clones share one value).
+macro_rules! register_series {
+    ($registry:expr, $metrics:expr; $($field:ident => $name:literal $(in $unit:ident)?: $help:literal,)+) => {
+        $( register_series!(@one $registry, $name, $help, $metrics.$field.clone() $(, $unit)?); )+
+    };
+    (@one $registry:expr, $name:literal, $help:literal, $metric:expr) => {
+        $registry.register($name, $help, $metric)
+    };
+    (@one $registry:expr, $name:literal, $help:literal, $metric:expr, $unit:ident) => {
+        $registry.register_with_unit($name, $help, prometheus_client::registry::Unit::$unit, $metric)
+    };
+}
+
+pub(crate) use register_series;
 
 /// Upper bounds of the upload duration buckets, seconds: a small batch on a
 /// quiet collector takes milliseconds, a 64 MiB one on a loaded disk seconds.
@@ -87,27 +104,16 @@ impl Metrics {
         };
         metrics.healthy.set(1);
         let collector = root.sub_registry_with_prefix("collector");
-        collector.register("requests", "HTTP requests by endpoint and status", metrics.requests.clone());
-        collector.register("batches_stored", "Batches stored in the dataset", metrics.batches_stored.clone());
-        collector.register("rows_stored", "Packet records stored in the dataset", metrics.rows_stored.clone());
-        collector.register(
-            "duplicate_batches",
-            "Repeated batches acknowledged without storing",
-            metrics.duplicates.clone(),
-        );
-        collector.register("rejected_batches", "Uploads refused, by reason", metrics.rejected.clone());
-        collector.register("received_bytes", "Request body bytes received", metrics.bytes_received.clone());
-        collector.register("heartbeats", "Sensor heartbeats received", metrics.heartbeats.clone());
-        collector.register_with_unit(
-            "upload_duration",
-            "Time from an upload's arrival to its answer",
-            Unit::Seconds,
-            metrics.upload_duration.clone(),
-        );
-        collector.register(
-            "healthy",
-            "1 while the dataset can be written, 0 after a failed write until the next successful one",
-            metrics.healthy.clone(),
+        register_series!(collector, metrics;
+            requests => "requests": "HTTP requests by endpoint and status",
+            batches_stored => "batches_stored": "Batches stored in the dataset",
+            rows_stored => "rows_stored": "Packet records stored in the dataset",
+            duplicates => "duplicate_batches": "Repeated batches acknowledged without storing",
+            rejected => "rejected_batches": "Uploads refused, by reason",
+            bytes_received => "received_bytes": "Request body bytes received",
+            heartbeats => "heartbeats": "Sensor heartbeats received",
+            upload_duration => "upload_duration" in Seconds: "Time from an upload's arrival to its answer",
+            healthy => "healthy": "1 while the dataset can be written, 0 after a failed write until the next successful one",
         );
         metrics.connections.register(collector);
         if let Some(sensors) = sensors {

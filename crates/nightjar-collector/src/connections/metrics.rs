@@ -5,6 +5,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry as MetricsRegistry;
 
+use crate::metrics::register_series;
+
 type Labels = Vec<(String, String)>;
 
 /// What happens to connections, for `/metrics`.
@@ -25,14 +27,12 @@ pub struct ConnectionMetrics {
 impl ConnectionMetrics {
     /// Registers every series under `registry`.
     pub fn register(&self, registry: &mut MetricsRegistry) {
-        registry.register("connections_open", "Connections open now", self.open.clone());
-        registry.register("connections_accepted", "Connections accepted", self.accepted.clone());
-        registry.register("connections_refused", "Connections refused over a cap, by cap", self.refused.clone());
-        registry.register("connections_closed", "Connections closed by the collector, by reason", self.closed.clone());
-        registry.register(
-            "body_budget_full",
-            "Uploads that found the buffered-body budget full, by outcome (waited, refused)",
-            self.body_budget.clone(),
+        register_series!(registry, self;
+            open => "connections_open": "Connections open now",
+            accepted => "connections_accepted": "Connections accepted",
+            refused => "connections_refused": "Connections refused over a cap, by cap",
+            closed => "connections_closed": "Connections closed by the collector, by reason",
+            body_budget => "body_budget_full": "Uploads that found the buffered-body budget full, by outcome (waited, refused)",
         );
     }
 
