@@ -2,7 +2,8 @@
 //! declared.
 
 /// Declares the sensor's counters and gauges, each once as
-/// `/// doc` `field: Counter("name"[, Unit]) = "help";` (or `Gauge`).
+/// `/// doc` `field: Counter("name"[, Unit]);` (or `Gauge`), the doc's first
+/// paragraph being the series' help text.
 ///
 /// From that list it makes [`Metrics`](super::Metrics) (a prometheus-client
 /// metric per entry, which components bump), its registration under the
@@ -14,7 +15,7 @@ macro_rules! sensor_series {
     (@unit $unit:ident) => { Some(Unit::$unit) };
     ($(
         $(#[doc = $doc:literal])+
-        $field:ident: $kind:ident($name:literal $(, $unit:ident)?) = $help:literal;
+        $field:ident: $kind:ident($name:literal $(, $unit:ident)?);
     )+) => {
         /// The shared counters of one running sensor.
         #[derive(Debug)]
@@ -41,9 +42,10 @@ macro_rules! sensor_series {
                 );
                 $(
                     let $field = $kind::default();
+                    let series_help = declare::help(&[$($doc),+]);
                     match sensor_series!(@unit $($unit)?) {
-                        Some(unit) => registry.register_with_unit($name, $help, unit, $field.clone()),
-                        None => registry.register($name, $help, $field.clone()),
+                        Some(unit) => registry.register_with_unit($name, series_help, unit, $field.clone()),
+                        None => registry.register($name, series_help, $field.clone()),
                     }
                 )+
                 Metrics { registry, ingest, refusals, $($field,)+ }
@@ -116,3 +118,24 @@ macro_rules! sensor_series {
 }
 
 pub(super) use sensor_series;
+
+/// A series' help text from the lines of its doc comment: the first paragraph
+/// on one line, without its closing period (the exposition adds one).
+pub(super) fn help(doc_lines: &[&str]) -> String {
+    let paragraph: Vec<&str> = doc_lines.iter().map(|line| line.trim()).take_while(|line| !line.is_empty()).collect();
+    paragraph.join(" ").trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::help;
+
+    #[test]
+    fn the_help_is_the_first_paragraph_on_one_line() {
+        assert_eq!(
+            help(&[" Bytes written", " to the spool.", "", " Batch files, headers included."]),
+            "Bytes written to the spool"
+        );
+        assert_eq!(help(&[" 1 when stopped, else 0."]), "1 when stopped, else 0");
+    }
+}

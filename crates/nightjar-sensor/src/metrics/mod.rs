@@ -5,7 +5,8 @@
 //! Each counter and gauge components bump is declared once, in the
 //! `sensor_series!` list below: a prometheus-client metric in
 //! [`Metrics`], a field of [`MetricsSnapshot`], a series under the
-//! `nightjar_sensor_` prefix and a heartbeat counter. The capture thread owns
+//! `nightjar_sensor_` prefix (its doc comment's first paragraph is the
+//! series' help) and a heartbeat counter. The capture thread owns
 //! the per-frame counters and publishes a copy of them at least every read
 //! timeout, so the frame path pays no atomic operation per packet; `ingest`
 //! reads that copy into snapshots and scrapes.
@@ -56,71 +57,86 @@ const REFUSAL_LABELS: [RefusalLabels; 4] = [
 ];
 
 sensor_series! {
-    /// Reads from the interface or capture files that failed.
-    capture_errors: Counter("capture_errors") = "Failed reads from the interface or capture files";
-    /// Frames the kernel dropped because the sensor did not keep up (live ring capture).
-    kernel_dropped: Counter("kernel_dropped_frames") = "Frames the kernel dropped because the sensor did not keep up";
-    /// Batches closed by the capture thread (by size, age or shutdown).
-    batches_closed: Counter("closed_batches") = "Batches closed by size, age or shutdown";
+    /// Failed reads from the interface or capture files.
+    capture_errors: Counter("capture_errors");
+    /// Frames the kernel dropped because the sensor did not keep up.
+    ///
+    /// Counted by live ring capture.
+    kernel_dropped: Counter("kernel_dropped_frames");
+    /// Batches closed by size, age or shutdown.
+    ///
+    /// Closed by the capture thread.
+    batches_closed: Counter("closed_batches");
     /// Batches written to the spool.
-    spooled_batches: Counter("spooled_batches") = "Batches written to the spool";
+    spooled_batches: Counter("spooled_batches");
     /// Rows written to the spool.
-    spooled_rows: Counter("spooled_rows") = "Rows written to the spool";
-    /// Bytes written to the spool (batch files, headers included).
-    spooled_bytes: Counter("spooled", Bytes) = "Bytes written to the spool";
-    /// Batches the spool could not write (disk full, I/O error); their rows are lost.
-    spool_write_errors: Counter("spool_write_errors") = "Batches the spool could not write (rows lost)";
-    /// Rows lost because the spool could not write them.
-    spool_write_lost_rows: Counter("spool_write_lost_rows") = "Rows lost to spool write errors";
-    /// Batches dropped, oldest first, to keep the spool within `spool.max_bytes`.
-    dropped_spool_full_batches: Counter("dropped_spool_full_batches") =
-        "Oldest batches dropped to keep the spool within its bound";
-    /// Rows in those batches.
-    dropped_spool_full_rows: Counter("dropped_spool_full_rows") = "Rows in batches dropped because the spool was full";
-    /// Spool files found corrupt (bad checksum, wrong length, another sensor's)
-    /// and moved to `quarantine/`.
-    quarantined_batches: Counter("quarantined_batches") = "Corrupt spool files moved to quarantine/";
-    /// Half-written temporary files found and removed at start (a crash during a write).
-    torn_temp_files: Counter("torn_temp_files") = "Half-written spool files removed at start";
-    /// Batches the collector acknowledged as stored.
-    uploaded_batches: Counter("uploaded_batches") = "Batches the collector stored";
-    /// Rows in those batches.
-    uploaded_rows: Counter("uploaded_rows") = "Rows in batches the collector stored";
-    /// Batches the collector acknowledged as duplicates (stored before).
-    duplicate_batches: Counter("duplicate_batches") = "Batches the collector acknowledged as already stored";
-    /// Upload attempts that failed and will be retried.
-    upload_retries: Counter("upload_retries") = "Upload attempts that failed and are retried";
-    /// Upload attempts that got no answer (connection refused or reset, TLS
-    /// failure, timeout); part of `upload_retries`.
-    upload_send_errors: Counter("upload_send_errors") =
-        "Upload attempts that got no answer (connection refused or reset, TLS failure, timeout)";
-    /// Times the uplink moved on to the next configured collector after an
-    /// upload failed (only with several `uplink.url`s).
-    collector_failovers: Counter("collector_failovers") =
-        "Times batches moved on to the next configured collector after a failed upload";
-    /// Uploads answered 409: the collector holds a different batch under the
-    /// same (sensor, batch_seq); the uplink stops.
-    upload_conflicts: Counter("upload_conflicts") =
-        "Uploads answered 409: the collector holds a different batch under the same sequence number";
-    /// 1 once the uplink stopped after a conflict (until restart).
-    uplink_stopped: Gauge("uplink_stopped") =
-        "1 when uploading stopped after a conflict (the operator must act), else 0";
-    /// Batches the collector rejected for good, moved to `rejected/`.
-    rejected_batches: Counter("rejected_batches") = "Batches the collector rejected for good (moved to rejected/)";
-    /// Rows in those batches.
-    rejected_rows: Counter("rejected_rows") = "Rows in rejected batches";
-    /// Batches split in two after the collector answered 413.
-    split_batches: Counter("split_batches") = "Batches split after a 413 answer";
+    spooled_rows: Counter("spooled_rows");
+    /// Bytes written to the spool.
+    ///
+    /// Batch files, headers included.
+    spooled_bytes: Counter("spooled", Bytes);
+    /// Batches the spool could not write (rows lost).
+    ///
+    /// A disk full or an I/O error; their rows are lost.
+    spool_write_errors: Counter("spool_write_errors");
+    /// Rows lost to spool write errors.
+    spool_write_lost_rows: Counter("spool_write_lost_rows");
+    /// Oldest batches dropped to keep the spool within its bound.
+    ///
+    /// The bound is `spool.max_bytes`.
+    dropped_spool_full_batches: Counter("dropped_spool_full_batches");
+    /// Rows in batches dropped because the spool was full.
+    dropped_spool_full_rows: Counter("dropped_spool_full_rows");
+    /// Corrupt spool files moved to quarantine/.
+    ///
+    /// A bad checksum, a wrong length or another sensor's batch.
+    quarantined_batches: Counter("quarantined_batches");
+    /// Half-written spool files removed at start.
+    ///
+    /// Temporary files left by a crash during a write.
+    torn_temp_files: Counter("torn_temp_files");
+    /// Batches the collector stored.
+    uploaded_batches: Counter("uploaded_batches");
+    /// Rows in batches the collector stored.
+    uploaded_rows: Counter("uploaded_rows");
+    /// Batches the collector acknowledged as already stored.
+    duplicate_batches: Counter("duplicate_batches");
+    /// Upload attempts that failed and are retried.
+    upload_retries: Counter("upload_retries");
+    /// Upload attempts that got no answer (connection refused or reset, TLS failure, timeout).
+    ///
+    /// Part of `upload_retries`.
+    upload_send_errors: Counter("upload_send_errors");
+    /// Times batches moved on to the next configured collector after a failed upload.
+    ///
+    /// Only with several `uplink.url`s.
+    collector_failovers: Counter("collector_failovers");
+    /// Uploads answered 409: the collector holds a different batch under the same sequence number.
+    ///
+    /// The uplink stops.
+    upload_conflicts: Counter("upload_conflicts");
+    /// 1 when uploading stopped after a conflict (the operator must act), else 0.
+    ///
+    /// Until the sensor restarts.
+    uplink_stopped: Gauge("uplink_stopped");
+    /// Batches the collector rejected for good (moved to rejected/).
+    rejected_batches: Counter("rejected_batches");
+    /// Rows in rejected batches.
+    rejected_rows: Counter("rejected_rows");
+    /// Batches split after a 413 answer.
+    ///
+    /// Each in two.
+    split_batches: Counter("split_batches");
     /// Heartbeats the collector accepted.
-    heartbeats_sent: Counter("heartbeats_sent") = "Heartbeats the collector accepted";
+    heartbeats_sent: Counter("heartbeats_sent");
     /// Heartbeats that failed.
-    heartbeat_failures: Counter("heartbeat_failures") = "Heartbeats that failed";
-    /// Batches in the spool.
-    spool_batches: Gauge("spool_batches") = "Batches waiting in the spool";
-    /// Bytes in the spool.
-    spool_bytes: Gauge("spool", Bytes) = "Bytes waiting in the spool";
+    heartbeat_failures: Counter("heartbeat_failures");
+    /// Batches waiting in the spool.
+    spool_batches: Gauge("spool_batches");
+    /// Bytes waiting in the spool.
+    spool_bytes: Gauge("spool", Bytes);
     /// The next batch sequence number.
-    next_batch_seq: Gauge("next_batch_seq") = "The next batch sequence number";
+    next_batch_seq: Gauge("next_batch_seq");
 }
 
 impl Metrics {
