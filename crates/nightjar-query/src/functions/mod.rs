@@ -29,35 +29,44 @@ pub struct FunctionDoc {
     pub description: &'static str,
 }
 
+impl FunctionDoc {
+    /// The function's name: its call up to the parenthesis.
+    pub fn name(&self) -> &'static str {
+        self.call.split_once('(').map_or(self.call, |(name, _)| name)
+    }
+}
+
+/// How a function is called, and what it answers.
+const fn doc(call: &'static str, description: &'static str) -> FunctionDoc {
+    FunctionDoc { call, description }
+}
+
 /// The project's SQL functions, for help texts and the shell's `\df`.
 pub const FUNCTIONS: &[FunctionDoc] = &[
-    FunctionDoc { call: "ip_text(addr)", description: "an address as text: '198.51.100.7', '2001:db8::1'" },
-    FunctionDoc { call: "ip_from_text(text)", description: "the stored 16-byte form of an address given as text" },
-    FunctionDoc {
-        call: "inet_in(addr, 'cidr')",
-        description: "whether addr lies in the block, e.g. inet_in(src_ip, '203.0.113.0/24'); prunes by statistics",
-    },
-    FunctionDoc {
-        call: "ip_prefix(addr, v4_bits [, v6_bits])",
-        description: "the address with host bits cleared (v6_bits defaults to 48), stored form",
-    },
-    FunctionDoc { call: "ip_cidr(addr, v4_bits [, v6_bits])", description: "that prefix as text: '198.51.100.0/24'" },
-    FunctionDoc {
-        call: "geo_country(addr)",
-        description: "ISO 3166 alpha-2 country from the configured country database",
-    },
-    FunctionDoc { call: "geo_asn(addr)", description: "autonomous system number from the configured ASN database" },
-    FunctionDoc { call: "geo_as_name(addr)", description: "autonomous system name from the configured ASN database" },
-    FunctionDoc {
-        call: "port_service(port [, protocol])",
-        description: "service name of a port (protocol number, default 6 = TCP), e.g. 23 → telnet",
-    },
-    FunctionDoc {
-        call: "tool_rule(dst_ip, protocol, ip_ttl, ip_id, ip_flags, dst_port, tcp_flags, tcp_seq, tcp_ack, \
-               tcp_window, tcp_opts, tcp_mss, tcp_wscale, payload_len, icmp_type)",
-        description: "which tool fingerprint rule a packet meets (mirai-sequence, masscan-ip-id, zmap-ip-id, \
-                      zmap-options), or NULL",
-    },
+    doc("ip_text(addr)", "an address as text: '198.51.100.7', '2001:db8::1'"),
+    doc("ip_from_text(text)", "the stored 16-byte form of an address given as text"),
+    doc(
+        "inet_in(addr, 'cidr')",
+        "whether addr lies in the block, e.g. inet_in(src_ip, '203.0.113.0/24'); prunes by statistics",
+    ),
+    doc(
+        "ip_prefix(addr, v4_bits [, v6_bits])",
+        "the address with host bits cleared (v6_bits defaults to 48), stored form",
+    ),
+    doc("ip_cidr(addr, v4_bits [, v6_bits])", "that prefix as text: '198.51.100.0/24'"),
+    doc("geo_country(addr)", "ISO 3166 alpha-2 country from the configured country database"),
+    doc("geo_asn(addr)", "autonomous system number from the configured ASN database"),
+    doc("geo_as_name(addr)", "autonomous system name from the configured ASN database"),
+    doc(
+        "port_service(port [, protocol])",
+        "service name of a port (protocol number, default 6 = TCP), e.g. 23 → telnet",
+    ),
+    doc(
+        "tool_rule(dst_ip, protocol, ip_ttl, ip_id, ip_flags, dst_port, tcp_flags, tcp_seq, tcp_ack, \
+         tcp_window, tcp_opts, tcp_mss, tcp_wscale, payload_len, icmp_type)",
+        "which tool fingerprint rule a packet meets (mirai-sequence, masscan-ip-id, zmap-ip-id, zmap-options), \
+         or NULL",
+    ),
 ];
 
 /// Registers every function of [`FUNCTIONS`] on `ctx`, the geo ones over
@@ -80,4 +89,23 @@ pub(crate) fn register(ctx: &SessionContext, country: Arc<GeoDb>, asn: Arc<GeoDb
         ctx.register_udf(function);
     }
     ctx.register_udaf(distinct_count::count());
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::execution::FunctionRegistry;
+
+    use super::*;
+
+    #[test]
+    fn every_registered_function_is_documented_and_every_documented_one_registered() {
+        let ctx = SessionContext::new();
+        let before = ctx.udfs();
+        register(&ctx, Arc::new(GeoDb::embedded_country()), Arc::new(GeoDb::embedded_asn()));
+        let mut registered: Vec<String> = ctx.udfs().difference(&before).cloned().collect();
+        registered.sort();
+        let mut documented: Vec<String> = FUNCTIONS.iter().map(|doc| doc.name().to_string()).collect();
+        documented.sort();
+        assert_eq!(registered, documented);
+    }
 }
