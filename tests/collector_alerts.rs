@@ -8,12 +8,11 @@
 //! `.ci/install-system-tools`) and the shared system-test prerequisites; they
 //! are reported ignored without them unless `NIGHTJAR_SYSTEM_TESTS=require`.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use nightjar_test_kit::collector_process::CollectorProcess;
 use nightjar_test_kit::prereq::{Need, Skipped};
 use nightjar_test_kit::{prereq, process};
 
@@ -29,51 +28,6 @@ fn nightjar(args: &[&str]) -> std::process::Output {
 
 fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../nightjar-collector")
-}
-
-/// A collector process whose log lines are kept; killed on drop.
-struct Collector {
-    child: Child,
-    addr: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Collector {
-    fn start(config: &Path) -> Collector {
-        let mut child = Command::new(NIGHTJAR)
-            .args(["collector", "--config"])
-            .arg(config)
-            .env("NIGHTJAR_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the collector starts");
-        let mut lines = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
-        let addr = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(addr) = line.strip_prefix("nightjar collector listening on ") {
-                        break addr.trim().to_string();
-                    }
-                }
-                _ => panic!("the collector exited before listening"),
-            }
-        };
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&log);
-        std::thread::spawn(move || lines.map_while(Result::ok).for_each(|line| kept.lock().unwrap().push(line)));
-        Collector { child, addr, log }
-    }
-
-    fn log_lines(&self, containing: &str) -> Vec<String> {
-        self.log.lock().unwrap().iter().filter(|l| l.contains(containing)).cloned().collect()
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A collector folder with sensors added; returns (folder, config path, tokens by name).
@@ -129,9 +83,9 @@ async fn post_upload_as(client: &reqwest::Client, addr: &str, token: &str, claim
 /// `tokyo-1` uses its token under another id (its heartbeats get through,
 /// its uploads are refused), `osaka-1` keeps packets that never arrive,
 /// `kobe-1` was registered and never started.
-fn refused_stalled_and_silent_sensors() -> (tempfile::TempDir, PathBuf, Collector) {
+fn refused_stalled_and_silent_sensors() -> (tempfile::TempDir, PathBuf, CollectorProcess) {
     let (dir, config, tokens) = collector_with(&["tokyo-1", "osaka-1", "kobe-1"]);
-    let collector = Collector::start(&config);
+    let collector = CollectorProcess::start_logging(NIGHTJAR, &config, "info");
     let addr = collector.addr.clone();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
@@ -149,14 +103,14 @@ fn refused_stalled_and_silent_sensors() -> (tempfile::TempDir, PathBuf, Collecto
 }
 
 /// Wait (up to `within`) for a log line that contains every one of `parts`.
-fn wait_for_log(collector: &Collector, parts: &[&str], within: Duration) -> String {
+fn wait_for_log(collector: &CollectorProcess, parts: &[&str], within: Duration) -> String {
     let deadline = Instant::now() + within;
     loop {
         let found = collector.log_lines(parts[0]).into_iter().find(|l| parts.iter().all(|p| l.contains(p)));
         match found {
             Some(line) => return line,
             None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
-            None => panic!("no log line with {parts:?}:\n{}", collector.log.lock().unwrap().join("\n")),
+            None => panic!("no log line with {parts:?}:\n{}", collector.log_lines("").join("\n")),
         }
     }
 }

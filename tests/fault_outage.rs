@@ -87,12 +87,7 @@ fn collector_down_under_traffic_then_back_everything_arrives_once() {
     assert_eq!(conservation::sensor_line(&stdout, "spool write errors"), (0, 0), "{stdout}");
     assert_eq!(conservation::sensor_line(&stdout, "left in spool").0, 0, "{stdout}");
 
-    let stored = conservation::committed_batches(&dir.path().join("data"));
-    let per_batch = conservation::rows_per_batch(&stored);
-    let tally = conservation::compare(&expected, &conservation::packet_keys(&stored));
-    assert_eq!(tally.lost, 0, "packets lost: {tally:?}");
-    assert_eq!(tally.duplicated, 0, "packets stored twice: {tally:?}");
-    assert_eq!(tally.unexpected, 0, "rows no sensor kept: {tally:?}");
+    let (tally, per_batch) = conservation::assert_conserved(&expected, &dir.path().join("data"));
     assert_eq!(per_batch.len() as u64, uploaded + duplicates, "one stored batch per acknowledged batch");
     conservation::report(
         "collector_down",

@@ -7,72 +7,19 @@
 //! Needs `python3` with `adbc-driver-flightsql`, `adbc-driver-manager` and `pyarrow`
 //! (`.ci/python-requirements.txt`); reported ignored without them unless `NIGHTJAR_SYSTEM_TESTS=require`.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use serde_json::{Value, json};
 
 use nightjar_test_kit::fixture;
 use nightjar_test_kit::prereq::{self, Skipped};
+use nightjar_test_kit::serve_sql_process::ServeSqlProcess;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `nightjar serve-sql` as a child process; killed and reaped on drop.
-struct ServeSql {
-    child: Child,
-    /// The URI it printed, e.g. `grpc+tls://127.0.0.1:40123`.
-    uri: String,
-    log: mpsc::Receiver<String>,
-}
-
-impl ServeSql {
-    fn start(args: &[&std::ffi::OsStr]) -> ServeSql {
-        let mut child = Command::new(NIGHTJAR)
-            .arg("serve-sql")
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("nightjar serve-sql starts");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (lines_tx, log) = mpsc::channel();
-        // Keep draining its log so it never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
-            }
-        });
-        let mut seen = Vec::new();
-        let uri = loop {
-            match log.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => match line.strip_prefix("nightjar serve-sql listening on ") {
-                    Some(uri) => break uri.trim().to_string(),
-                    None => seen.push(line),
-                },
-                Err(_) => panic!("nightjar serve-sql did not start listening:\n{}", seen.join("\n")),
-            }
-        };
-        ServeSql { child, uri, log }
-    }
-
-    /// What it logged since it started listening.
-    fn log(&self) -> String {
-        self.log.try_iter().collect::<Vec<_>>().join("\n")
-    }
-}
-
-impl Drop for ServeSql {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn add_token(tokens: &Path, name: &str) -> String {
@@ -118,25 +65,28 @@ fn the_adbc_flight_sql_driver_queries_over_tls_with_a_token_and_cannot_write_or_
     std::fs::write(&cert, certified.cert.pem()).expect("write the certificate");
     std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write the key");
 
-    let server = ServeSql::start(&[
-        "--data".as_ref(),
-        data.as_os_str(),
-        "--listen".as_ref(),
-        "127.0.0.1:0".as_ref(),
-        "--tokens".as_ref(),
-        tokens.as_os_str(),
-        "--tls-cert".as_ref(),
-        cert.as_os_str(),
-        "--tls-key".as_ref(),
-        key.as_os_str(),
-        "--memory-limit".as_ref(),
-        "256MiB".as_ref(),
-        "--time-limit".as_ref(),
-        "60s".as_ref(),
-    ]);
-    assert!(server.uri.starts_with("grpc+tls://127.0.0.1:"), "{}", server.uri);
+    let server = ServeSqlProcess::start(
+        NIGHTJAR,
+        [
+            "--data".as_ref(),
+            data.as_os_str(),
+            "--listen".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            "--tokens".as_ref(),
+            tokens.as_os_str(),
+            "--tls-cert".as_ref(),
+            cert.as_os_str(),
+            "--tls-key".as_ref(),
+            key.as_os_str(),
+            "--memory-limit".as_ref(),
+            "256MiB".as_ref(),
+            "--time-limit".as_ref(),
+            "60s".as_ref(),
+        ],
+    );
+    assert!(server.uri().starts_with("grpc+tls://127.0.0.1:"), "{}", server.uri());
     // The certificate names localhost; the driver checks it against the host of the URI.
-    let uri = server.uri.replace("127.0.0.1", "localhost");
+    let uri = server.uri().replace("127.0.0.1", "localhost");
 
     let out = Command::new("python3")
         .arg(repo_root().join("tests/readers/flight_sql_client.py"))

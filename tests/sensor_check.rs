@@ -8,12 +8,12 @@
 //! sensor whose spool was reset gets `409` for a reused sequence number,
 //! stops uploading and keeps its spool.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use nightjar_test_kit::collector_process::CollectorProcess;
+use nightjar_test_kit::plain_http;
 use nightjar_test_kit::ports::ReservedPort;
 use nightjar_test_kit::replay_capture;
 use nightjar_test_kit::sensor_toml::SensorToml;
@@ -193,31 +193,10 @@ fn check_trusting_another_ca_fails_at_tls() {
 /// A collector stand-in whose clock is `offset` off: answers every request
 /// `204` with such a `Date`.
 fn skewed_server(offset: chrono::Duration) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0usize;
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-                    break;
-                }
-                if let Some((name, value)) = header.split_once(':')
-                    && name.eq_ignore_ascii_case("content-length")
-                {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let date = (chrono::Utc::now() + offset).format("%a, %d %b %Y %H:%M:%S GMT");
-            let mut stream = reader.into_inner();
-            let _ = write!(stream, "HTTP/1.1 204 No Content\r\nDate: {date}\r\nConnection: close\r\n\r\n");
-        }
-    });
-    port
+    plain_http::serve(move |_| {
+        let date = (chrono::Utc::now() + offset).format("%a, %d %b %Y %H:%M:%S GMT");
+        Some(format!("HTTP/1.1 204 No Content\r\nDate: {date}\r\nConnection: close\r\n\r\n"))
+    })
 }
 
 fn check_against_a_collector_whose_clock_is_15_minutes_off_fails_at_clock() {
@@ -251,15 +230,6 @@ fn check_offline_does_not_contact_the_collector() {
     assert_eq!(tree(dir.path()), before);
 }
 
-/// GET a plain-HTTP path on loopback.
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
-}
-
 /// The value of one series in a Prometheus text page.
 fn series(page: &str, name: &str) -> Option<u64> {
     page.lines().find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
@@ -285,7 +255,7 @@ fn a_sensor_whose_id_does_not_match_its_token_logs_counts_and_keeps_its_spool() 
     let deadline = Instant::now() + TIMEOUT;
     let page = loop {
         assert!(sensor.try_wait().unwrap().is_none(), "the sensor runs on\n{}", std::fs::read_to_string(&log).unwrap());
-        if let Some(page) = http_get(metrics_port, "/metrics")
+        if let Ok(page) = plain_http::get(metrics_port, "/metrics")
             && series(&page, forbidden).is_some_and(|n| n >= 2)
         {
             break page;
@@ -293,7 +263,7 @@ fn a_sensor_whose_id_does_not_match_its_token_logs_counts_and_keeps_its_spool() 
         assert!(
             Instant::now() < deadline,
             "two refused uploads counted on /metrics\n{}\n{}",
-            http_get(metrics_port, "/metrics").unwrap_or_default(),
+            plain_http::get(metrics_port, "/metrics").unwrap_or_default(),
             std::fs::read_to_string(&log).unwrap()
         );
         std::thread::sleep(Duration::from_millis(100));

@@ -16,33 +16,27 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::{UInt16Type, UInt32Type};
 use arrow::record_batch::RecordBatch;
 use nightjar_capture::{CaptureFile, FrameEvent};
 use nightjar_packet::{Prefix, PrefixSet, decode};
-use nightjar_record::col;
 use nightjar_test_kit::netns::{Capture, DARK_V4, DARK_V6, DARKNET_V4, DARKNET_V6, Darknet, Options};
 use nightjar_test_kit::prereq::{Need, Skipped, Tools, prepare};
 use nightjar_test_kit::process;
 use nightjar_test_kit::process::{Background, run_ok};
 use nightjar_test_kit::receiver::Receiver;
+use nightjar_test_kit::row_keys::{PacketKey, key_counts, packet_key};
 use nightjar_test_kit::sensor_toml::SensorToml;
 
 const SENSOR: &str = "netns-1";
 const TOKEN: &str = "live-test-token";
 const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What tells two packets apart without their capture time: source,
-/// destination, IP id, TCP sequence number, destination port, IP length.
-type Key = (Vec<u8>, Vec<u8>, Option<u16>, Option<u32>, Option<u16>, u32);
-
 fn dark() -> PrefixSet {
     PrefixSet::new(vec![DARK_V4.parse::<Prefix>().unwrap(), DARK_V6.parse().unwrap()])
 }
 
 /// The IP packets to the dark prefixes in a capture file, as keys.
-fn dark_packets_in(pcap: &Path) -> (BTreeMap<Key, usize>, usize) {
+fn dark_packets_in(pcap: &Path) -> (BTreeMap<PacketKey, usize>, usize) {
     let dark = dark();
     let mut keys = BTreeMap::new();
     let mut frames = 0;
@@ -54,43 +48,13 @@ fn dark_packets_in(pcap: &Path) -> (BTreeMap<Key, usize>, usize) {
         if !dark.contains(&packet.dst) {
             continue;
         }
-        let key = (
-            packet.src.to_vec(),
-            packet.dst.to_vec(),
-            packet.ip_id,
-            packet.tcp().map(|t| t.seq),
-            packet.dst_port(),
-            packet.ip_len,
-        );
-        *keys.entry(key).or_default() += 1;
+        *keys.entry(packet_key(&packet)).or_default() += 1;
     }
     (keys, frames)
 }
 
-fn received(receiver: &Receiver) -> BTreeMap<Key, usize> {
-    let batches: Vec<RecordBatch> = receiver.with(|inner| inner.stored.values().flatten().cloned().collect());
-    let mut keys = BTreeMap::new();
-    for batch in &batches {
-        let column = |name: &str| batch.column_by_name(name).unwrap_or_else(|| panic!("column {name}"));
-        let src = column(col::SRC_IP).as_fixed_size_binary();
-        let dst = column(col::DST_IP).as_fixed_size_binary();
-        let ip_id = column(col::IP_ID).as_primitive::<UInt16Type>();
-        let seq = column(col::TCP_SEQ).as_primitive::<UInt32Type>();
-        let port = column(col::DST_PORT).as_primitive::<UInt16Type>();
-        let len = column(col::IP_LEN).as_primitive::<UInt32Type>();
-        for row in 0..batch.num_rows() {
-            let key = (
-                src.value(row).to_vec(),
-                dst.value(row).to_vec(),
-                (!ip_id.is_null(row)).then(|| ip_id.value(row)),
-                (!seq.is_null(row)).then(|| seq.value(row)),
-                (!port.is_null(row)).then(|| port.value(row)),
-                len.value(row),
-            );
-            *keys.entry(key).or_default() += 1;
-        }
-    }
-    keys
+fn received(receiver: &Receiver) -> BTreeMap<PacketKey, usize> {
+    receiver.with(|inner| key_counts(&inner.stored.values().flatten().cloned().collect::<Vec<_>>()))
 }
 
 fn nmap(net: &Darknet, tools: &Tools, args: &[&str]) {
@@ -169,8 +133,8 @@ fn live_capture(method: &str) -> Result<(), Skipped> {
     assert!(status.success(), "the sensor exits cleanly on SIGINT ({status}):\n{log}");
 
     let got = received(&receiver);
-    let missing: Vec<&Key> = expected.iter().filter(|(k, n)| got.get(*k) != Some(n)).map(|(k, _)| k).collect();
-    let extra: Vec<&Key> = got.iter().filter(|(k, n)| expected.get(*k) != Some(n)).map(|(k, _)| k).collect();
+    let missing: Vec<&PacketKey> = expected.iter().filter(|(k, n)| got.get(*k) != Some(n)).map(|(k, _)| k).collect();
+    let extra: Vec<&PacketKey> = got.iter().filter(|(k, n)| expected.get(*k) != Some(n)).map(|(k, _)| k).collect();
     assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}\nextra {extra:?}\nsensor log:\n{log}");
     let problems = receiver.with(|inner| inner.problems.clone());
     assert!(problems.is_empty(), "wire-format problems: {problems:?}");

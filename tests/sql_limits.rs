@@ -11,15 +11,16 @@
 //! The serve-sql tests need `python3` with `adbc-driver-flightsql` and `pyarrow`; they are reported ignored
 //! without them unless `NIGHTJAR_SYSTEM_TESTS=require`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::ffi::OsStr;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use nightjar_test_kit::prereq::{self, Skipped};
+use nightjar_test_kit::serve_sql_process::ServeSqlProcess;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
@@ -182,8 +183,7 @@ fn a_cpu_bound_query_stops_at_its_time_limit() {
 
 /// `nightjar serve-sql` on plain gRPC on loopback, with a token; killed on drop.
 struct ServeSql {
-    child: Child,
-    uri: String,
+    process: ServeSqlProcess,
     token: String,
     _work: tempfile::TempDir,
 }
@@ -200,49 +200,28 @@ impl ServeSql {
             .expect("nightjar runs");
         assert!(added.status.success(), "add-token: {}", String::from_utf8_lossy(&added.stderr));
         let token = String::from_utf8(added.stdout).expect("UTF-8").trim().to_owned();
-        let mut child = Command::new(NIGHTJAR)
-            .args(["serve-sql", "--listen", "127.0.0.1:0", "--data"])
-            .arg(&data)
-            .arg("--tokens")
-            .arg(&tokens)
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("nightjar serve-sql starts");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (lines, log) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let uri = loop {
-            let line = log.recv_timeout(Duration::from_secs(60)).expect("nightjar serve-sql starts listening");
-            if let Some(uri) = line.strip_prefix("nightjar serve-sql listening on ") {
-                break uri.trim().to_owned();
-            }
-        };
-        ServeSql { child, uri, token, _work: work }
+        let mut args: Vec<&OsStr> =
+            vec!["--listen".as_ref(), "127.0.0.1:0".as_ref(), "--data".as_ref(), data.as_os_str()];
+        args.extend(["--tokens".as_ref(), tokens.as_os_str()]);
+        args.extend(extra.iter().map(OsStr::new));
+        let process = ServeSqlProcess::start(NIGHTJAR, args);
+        ServeSql { process, token, _work: work }
     }
 
     fn client(&self, mode: &str, sql: Option<&str>) -> Command {
         let mut command = Command::new("python3");
-        command.arg(repo_root().join("tests/readers/sql_limits_client.py")).args([&self.uri, &self.token, mode]);
+        command.arg(repo_root().join("tests/readers/sql_limits_client.py")).args([
+            self.process.uri(),
+            &self.token,
+            mode,
+        ]);
         command.args(sql);
         command
     }
 
     /// Whether the server process is still running.
     fn alive(&mut self) -> bool {
-        self.child.try_wait().expect("wait for serve-sql").is_none()
-    }
-}
-
-impl Drop for ServeSql {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.alive()
     }
 }
 
@@ -321,10 +300,10 @@ fn two_heavy_queries_on_serve_sql_do_not_starve_another_clients_select_1() -> Re
     // next input batch, so the server goes idle once the join has finished the batch in hand
     // (2 s on an idle machine; the queries would otherwise compute for a minute more).
     let stopped = Instant::now();
-    let mut last = cpu_ticks(server.child.id());
+    let mut last = cpu_ticks(server.process.id());
     let idle = loop {
         std::thread::sleep(Duration::from_millis(1_000));
-        let now = cpu_ticks(server.child.id());
+        let now = cpu_ticks(server.process.id());
         if now - last < 10 {
             break stopped.elapsed();
         }

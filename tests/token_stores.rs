@@ -9,17 +9,16 @@
 // Each test uses part of the shared helper.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use arrow_flight::sql::client::FlightSqlServiceClient;
 use tonic::transport::{Channel, Endpoint};
 
 use nightjar_test_kit::collector_process::CollectorProcess;
 use nightjar_test_kit::fixture;
+use nightjar_test_kit::serve_sql_process::ServeSqlProcess;
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
@@ -153,50 +152,13 @@ fn revoke_sensor_racing_with_add_sensor_is_never_lost() {
     }
 }
 
-/// `nightjar serve-sql` on loopback (plain gRPC) over the fixed dataset; killed on drop.
-struct ServeSql {
-    child: Child,
-    port: u16,
-}
-
-impl ServeSql {
-    fn start(data: &Path, tokens: &Path) -> ServeSql {
-        let mut child = Command::new(NIGHTJAR)
-            .args(["serve-sql", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .arg("--tokens")
-            .arg(tokens)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("nightjar serve-sql starts");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (lines_tx, lines) = mpsc::channel();
-        // Keep draining its log so it never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
-            }
-        });
-        let mut seen = Vec::new();
-        let port = loop {
-            match lines.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => match line.strip_prefix("nightjar serve-sql listening on grpc://") {
-                    Some(addr) => break addr.rsplit(':').next().and_then(|p| p.trim().parse().ok()).expect("a port"),
-                    None => seen.push(line),
-                },
-                Err(_) => panic!("nightjar serve-sql did not start listening:\n{}", seen.join("\n")),
-            }
-        };
-        ServeSql { child, port }
-    }
-}
-
-impl Drop for ServeSql {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `nightjar serve-sql` on loopback (plain gRPC) over the fixed dataset.
+fn serve_sql(data: &Path, tokens: &Path) -> ServeSqlProcess {
+    let listen: [&OsStr; 2] = ["--listen".as_ref(), "127.0.0.1:0".as_ref()];
+    ServeSqlProcess::start(
+        NIGHTJAR,
+        listen.into_iter().chain(["--data".as_ref(), data.as_os_str(), "--tokens".as_ref(), tokens.as_os_str()]),
+    )
 }
 
 /// Whether the running server lets a handshake with `token` as the password in.
@@ -234,10 +196,10 @@ fn concurrent_add_token_commands_are_all_in_the_file_and_accepted_and_revocation
     assert_eq!(listed_names, names.iter().map(String::as_str).collect(), "{text}");
     assert!(issued.iter().all(|token| !text.contains(token.as_str())), "tokens are stored only hashed");
 
-    let server = ServeSql::start(&data, &tokens);
+    let server = serve_sql(&data, &tokens);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     for (name, token) in names.iter().zip(&issued) {
-        assert!(flight_accepts(&runtime, server.port, token), "{name}'s token is refused");
+        assert!(flight_accepts(&runtime, server.port(), token), "{name}'s token is refused");
     }
 
     let tokens_arg = tokens.to_str().expect("UTF-8 path");
@@ -251,19 +213,19 @@ fn concurrent_add_token_commands_are_all_in_the_file_and_accepted_and_revocation
             let revoked = revoke.wait_with_output().expect("revoke-token ends");
             assert!(revoked.status.success(), "{}", String::from_utf8_lossy(&revoked.stderr));
             // The first call after the command returned, while the additions may still run.
-            assert!(!flight_accepts(&runtime, server.port, &issued[round]), "round {round}: {victim} still accepted");
+            assert!(!flight_accepts(&runtime, server.port(), &issued[round]), "round {round}: {victim} still accepted");
             adding.join().expect("the additions end")
         });
         added.extend(racing.into_iter().zip(adding));
     }
     for (name, token) in names.iter().zip(&issued).skip(ROUNDS) {
-        assert!(flight_accepts(&runtime, server.port, token), "{name} was never revoked, yet refused");
+        assert!(flight_accepts(&runtime, server.port(), token), "{name} was never revoked, yet refused");
     }
     for token in &issued[..ROUNDS] {
-        assert!(!flight_accepts(&runtime, server.port, token), "a revoked token came back");
+        assert!(!flight_accepts(&runtime, server.port(), token), "a revoked token came back");
     }
     for (name, token) in &added {
-        assert!(flight_accepts(&runtime, server.port, token), "{name} was added, yet refused");
+        assert!(flight_accepts(&runtime, server.port(), token), "{name} was added, yet refused");
     }
 }
 

@@ -89,18 +89,8 @@ fn nmap_udp_scan_matches_tshark_and_is_an_unlabelled_scan() -> Result<(), Skippe
 fn masscan_matches_tshark_and_is_labelled_masscan() -> Result<(), Skipped> {
     let tools = prepare("masscan", &[Need::Tool("masscan"), Need::Scapy])?;
     let net = Darknet::build(&tools, Options::default());
-    let gateway_mac = net.gateway_mac();
     let checked = capture(&net, &tools, "masscan", (&net.darknet, "d0"), None, || {
-        // masscan's receive thread only notices the end of the scan when a
-        // packet arrives (libpcap 1.10 blocks without traffic), so the
-        // darknet side broadcasts a datagram every 100 ms until masscan exits.
-        let mut nudge = net.in_darknet(tools.python());
-        nudge.args(["-c", NUDGER, "198.51.100.127"]);
-        let _nudger = Background::spawn(&mut nudge, "broadcast nudger");
-        let mut masscan = net.in_scanner(tools.path("masscan"));
-        masscan.args(["192.0.2.32/28", "-p80,443,8080", "--rate", "1000", "--wait", "0", "--adapter", "s0"]);
-        masscan.args(["--adapter-ip", SCANNER_V4, "--router-mac", &gateway_mac]);
-        run_ok(&mut masscan, TOOL_TIMEOUT);
+        net.masscan(&tools, &["192.0.2.32/28", "-p80,443,8080", "--rate", "1000"]);
     });
     let syns = checked.select(|p| from(p, SCANNER_V4) && p.protocol == ipproto::TCP);
     let mut probed: Vec<(IpAddr, u16)> =
@@ -117,16 +107,6 @@ fn masscan_matches_tshark_and_is_labelled_masscan() -> Result<(), Skipped> {
     assert_not_spoofed(&syns, "masscan SYN (TTL 255 is masscan's own)");
     Ok(())
 }
-
-/// Broadcast a datagram every 100 ms for at most 30 s (see the masscan test).
-const NUDGER: &str = r#"
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-for _ in range(300):
-    s.sendto(b"nudge", (sys.argv[1], 9))
-    time.sleep(0.1)
-"#;
 
 /// ZMap's release as `(major, minor)`, from `zmap --version` ("zmap 2.1.1").
 fn zmap_version(tools: &Tools) -> (u32, u32) {

@@ -27,7 +27,7 @@ use std::time::Duration;
 use nightjar_packet::{SourceToolTally, Tool, TrafficClass, ipproto};
 use nightjar_test_kit::netns::{Darknet, Options, SCANNER_V4};
 use nightjar_test_kit::prereq::{Need, Skipped, Tools, prepare};
-use nightjar_test_kit::process::{Background, run, run_ok};
+use nightjar_test_kit::process::{run, run_ok};
 use nightjar_test_kit::scenario::{Checked, Seen, capture, from};
 
 /// Bound for one tool run; each sends at most a few hundred packets.
@@ -87,30 +87,14 @@ fn assert_unlabelled_but_chance(seen: &[Seen<'_>], what: &str, min_packets: usiz
 
 // ---------------------------------------------------------------- masscan
 
-/// Broadcast a datagram every 100 ms for at most 30 s: masscan's receive
-/// thread only notices the end of a scan when a packet arrives.
-const NUDGER: &str = r#"
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-for _ in range(300):
-    s.sendto(b"nudge", (sys.argv[1], 9))
-    time.sleep(0.1)
-"#;
-
 /// masscan over 16 addresses × 8 ports with `extra` arguments: 128 SYNs.
 fn masscan(name: &str, extra: &[&str]) -> Result<(), Skipped> {
     let tools = prepare(name, &[Need::Tool("masscan"), Need::Scapy])?;
     let net = Darknet::build(&tools, Options::default());
-    let gateway_mac = net.gateway_mac();
     let checked = capture(&net, &tools, name, (&net.darknet, "d0"), None, || {
-        let mut nudge = net.in_darknet(tools.python());
-        nudge.args(["-c", NUDGER, "198.51.100.127"]);
-        let _nudger = Background::spawn(&mut nudge, "broadcast nudger");
-        let mut masscan = net.in_scanner(tools.path("masscan"));
-        masscan.args(["192.0.2.32/28", "-p21,22,23,80,443,445,3389,8080", "--rate", "2000", "--wait", "0"]);
-        masscan.args(["--adapter", "s0", "--adapter-ip", SCANNER_V4, "--router-mac", &gateway_mac]).args(extra);
-        run_ok(&mut masscan, TOOL_TIMEOUT);
+        let mut args = vec!["192.0.2.32/28", "-p21,22,23,80,443,445,3389,8080", "--rate", "2000"];
+        args.extend_from_slice(extra);
+        net.masscan(&tools, &args);
     });
     let syns: Vec<Seen<'_>> =
         scanner_packets(&checked).into_iter().filter(|s| s.packet.protocol == ipproto::TCP).collect();

@@ -6,60 +6,27 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::{TimestampMicrosecondType, UInt16Type, UInt32Type};
 use arrow::record_batch::RecordBatch;
-use nightjar_record::col;
 use nightjar_sensor::{Sensor, SensorConfig, SensorError};
 use nightjar_test_kit::ports::ReservedPort;
 use nightjar_test_kit::receiver::{Receiver, Scripted};
 use nightjar_test_kit::replay_capture;
+use nightjar_test_kit::row_keys::{TimedKey, timed_keys};
 use nightjar_test_kit::sensor_toml::SensorToml;
 
 const SENSOR: &str = "test-1";
 const TOKEN: &str = "t0ken-for-tests";
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// One row, as far as telling packets apart goes.
-type RowKey = (i64, Vec<u8>, Vec<u8>, Option<u16>, Option<u32>, Option<u16>, u32);
-
-fn keys(batches: &[RecordBatch]) -> Vec<RowKey> {
-    let mut out = Vec::new();
-    for batch in batches {
-        let column = |name: &str| batch.column_by_name(name).unwrap_or_else(|| panic!("column {name}"));
-        let time = column(col::TIME).as_primitive::<TimestampMicrosecondType>();
-        let src = column(col::SRC_IP).as_fixed_size_binary();
-        let dst = column(col::DST_IP).as_fixed_size_binary();
-        let ip_id = column(col::IP_ID).as_primitive::<UInt16Type>();
-        let seq = column(col::TCP_SEQ).as_primitive::<UInt32Type>();
-        let port = column(col::DST_PORT).as_primitive::<UInt16Type>();
-        let len = column(col::IP_LEN).as_primitive::<UInt32Type>();
-        for row in 0..batch.num_rows() {
-            let opt16 = |a: &arrow::array::PrimitiveArray<UInt16Type>| (!a.is_null(row)).then(|| a.value(row));
-            out.push((
-                time.value(row),
-                src.value(row).to_vec(),
-                dst.value(row).to_vec(),
-                opt16(ip_id),
-                (!seq.is_null(row)).then(|| seq.value(row)),
-                opt16(port),
-                len.value(row),
-            ));
-        }
-    }
-    out.sort();
-    out
-}
-
 /// A generated capture of recent traffic and the rows `Ingest` keeps from it.
 struct Capture {
     pcap: PathBuf,
-    expected: Vec<RowKey>,
+    expected: Vec<TimedKey>,
 }
 
 fn make_capture(dir: &Path, name: &str, packets: u64, seed: u64, duration_s: u64) -> Capture {
     let (pcap, mut ingest) = replay_capture::make_capture(dir, name, packets, seed, duration_s);
-    let expected = keys(&[ingest.finish_batch(SENSOR, 0)]);
+    let expected = timed_keys(&[ingest.finish_batch(SENSOR, 0)]);
     assert!(expected.len() as u64 > packets * 9 / 10, "the capture is mostly dark traffic");
     Capture { pcap, expected }
 }
@@ -81,8 +48,8 @@ fn config(dir: &Path, url: &str, pcaps: &[&Path], extra: &str) -> SensorConfig {
     SensorConfig::parse(&text, dir).unwrap_or_else(|e| panic!("test config: {e}\n{text}"))
 }
 
-fn stored_keys(receiver: &Receiver) -> Vec<RowKey> {
-    receiver.with(|inner| keys(&inner.stored.values().flatten().cloned().collect::<Vec<_>>()))
+fn stored_keys(receiver: &Receiver) -> Vec<TimedKey> {
+    receiver.with(|inner| timed_keys(&inner.stored.values().flatten().cloned().collect::<Vec<_>>()))
 }
 
 fn assert_clean(receiver: &Receiver) {

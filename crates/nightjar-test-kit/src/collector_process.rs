@@ -1,9 +1,10 @@
 //! `nightjar collector` as a child process of a test: started, waited for
-//! until it listens, its log drained, and killed when the guard drops.
+//! until it listens, its log kept, and killed when the guard drops.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 /// A running collector process; killed (SIGKILL) and reaped on drop.
 pub struct CollectorProcess {
@@ -11,18 +12,25 @@ pub struct CollectorProcess {
     pub child: Child,
     /// The address it listens on, as it printed it.
     pub addr: String,
+    /// Its log lines after the one that says where it listens.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl CollectorProcess {
     /// Start `nightjar collector --config CONFIG` and wait until it listens.
     pub fn start(nightjar: &str, config: &Path) -> CollectorProcess {
-        let mut child = Command::new(nightjar)
-            .arg("collector")
-            .arg("--config")
-            .arg(config)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the collector starts");
+        CollectorProcess::start_command(Command::new(nightjar).arg("collector").arg("--config").arg(config))
+    }
+
+    /// The same, logging at `level` and above (`NIGHTJAR_LOG`), for tests that read its log.
+    pub fn start_logging(nightjar: &str, config: &Path, level: &str) -> CollectorProcess {
+        let mut command = Command::new(nightjar);
+        command.arg("collector").arg("--config").arg(config).env("NIGHTJAR_LOG", level);
+        CollectorProcess::start_command(&mut command)
+    }
+
+    fn start_command(command: &mut Command) -> CollectorProcess {
+        let mut child = command.stderr(Stdio::piped()).spawn().expect("the collector starts");
         let stderr = child.stderr.take().expect("stderr is piped");
         let mut lines = BufReader::new(stderr).lines();
         let addr = loop {
@@ -36,8 +44,17 @@ impl CollectorProcess {
             }
         };
         // Keep draining its log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        CollectorProcess { child, addr }
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&log);
+        std::thread::spawn(move || {
+            lines.map_while(Result::ok).for_each(|line| kept.lock().expect("never poisoned").push(line));
+        });
+        CollectorProcess { child, addr, log }
+    }
+
+    /// Its log lines so far that contain `containing`.
+    pub fn log_lines(&self, containing: &str) -> Vec<String> {
+        self.log.lock().expect("never poisoned").iter().filter(|line| line.contains(containing)).cloned().collect()
     }
 
     /// The port it listens on.

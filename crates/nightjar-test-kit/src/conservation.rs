@@ -121,6 +121,18 @@ pub fn compare(expected: &BTreeMap<String, u64>, actual: &BTreeMap<String, u64>)
     tally
 }
 
+/// The committed dataset under `dataset` held against `expected`: every
+/// expected packet stored exactly once and no other row (asserted). Returns
+/// the tally and the rows of each stored (sensor, batch_seq).
+pub fn assert_conserved(expected: &BTreeMap<String, u64>, dataset: &Path) -> (Tally, BTreeMap<(String, u64), u64>) {
+    let stored = committed_batches(dataset);
+    let tally = compare(expected, &packet_keys(&stored));
+    assert_eq!(tally.lost, 0, "packets lost: {tally:?}");
+    assert_eq!(tally.duplicated, 0, "packets stored twice: {tally:?}");
+    assert_eq!(tally.unexpected, 0, "rows no sensor kept: {tally:?}");
+    (tally, rows_per_batch(&stored))
+}
+
 /// The keys of `expected` the dataset lacks (with multiplicity).
 pub fn missing(expected: &BTreeMap<String, u64>, actual: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
     expected

@@ -262,7 +262,37 @@ impl Darknet {
     pub fn gateway_mac(&self) -> String {
         self.lab.mac(&self.darknet, "d0")
     }
+
+    /// Run masscan in the scanner out of `s0` with its own stack (address
+    /// [`SCANNER_V4`], the darknet's `d0` as its router) and `args` (targets,
+    /// ports, rate…), to its end.
+    ///
+    /// masscan's receive thread only notices the end of a scan when a packet
+    /// arrives (libpcap 1.10 blocks without traffic), so the darknet side
+    /// broadcasts a datagram every 100 ms until masscan exits.
+    pub fn masscan(&self, tools: &Tools, args: &[&str]) {
+        let mut nudge = self.in_darknet(tools.python());
+        nudge.args(["-c", NUDGER, "198.51.100.127"]);
+        let _nudger = Background::spawn(&mut nudge, "broadcast nudger");
+        let mut masscan = self.in_scanner(tools.path("masscan"));
+        masscan.args(["--wait", "0", "--adapter", "s0", "--adapter-ip", SCANNER_V4]);
+        masscan.args(["--router-mac", &self.gateway_mac()]).args(args);
+        run_ok(&mut masscan, MASSCAN_TIMEOUT);
+    }
 }
+
+/// How long a masscan run of a test may take.
+const MASSCAN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Broadcast a datagram to `argv[1]` port 9 every 100 ms for at most 30 s.
+const NUDGER: &str = r#"
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+for _ in range(300):
+    s.sendto(b"nudge", (sys.argv[1], 9))
+    time.sleep(0.1)
+"#;
 
 /// How long in-flight packets (and the victim's answers) get to arrive
 /// before a capture stops: at least `SETTLE`, then until the file has not
