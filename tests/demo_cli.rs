@@ -1,7 +1,19 @@
-//! `nightjar demo` in a clean folder: the real pipeline end to end, its outputs on disk, and a
-//! second run that starts clean.
+//! `nightjar demo` in a clean folder: the real pipeline end to end, its outputs on disk, a site
+//! of a few megabytes (one shared map, not one per page), and a second run that starts clean.
 
 use std::path::Path;
+
+/// The most a demo's site may weigh: it once was 35 MB for an 8 MB dataset.
+const SITE_LIMIT_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Bytes of every file under `dir`.
+fn bytes_under(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .expect("a readable folder")
+        .map(|entry| entry.expect("a folder entry").path())
+        .map(|path| if path.is_dir() { bytes_under(&path) } else { path.metadata().map_or(0, |m| m.len()) })
+        .sum()
+}
 use std::process::{Command, Output};
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
@@ -65,8 +77,12 @@ fn the_demo_runs_the_pipeline_and_leaves_a_dataset_a_risk_table_and_a_site() {
     let index = dir.join("site/index.html");
     assert!(out.contains(&index.display().to_string()), "the site's path is printed:\n{out}");
     let html = std::fs::read_to_string(&index).expect("index.html");
-    assert!(html.contains("<svg"), "the front page draws the map");
+    assert!(
+        html.contains("data-map-values") && html.contains("<script src=\"assets/map.js\">"),
+        "the front page draws the map with the shared script"
+    );
     assert!(dir.join("site/data/datapackage.json").is_file());
+    assert!(dir.join("site/downloads.html").is_file() && dir.join("site/assets/map.js").is_file());
     for next in ["nightjar sql --data", "nightjar risk --data", "nightjar publish --data"] {
         assert!(out.contains(next), "`{next}` is suggested:\n{out}");
     }
@@ -93,6 +109,27 @@ fn the_demo_runs_the_pipeline_and_leaves_a_dataset_a_risk_table_and_a_site() {
     assert_eq!(number_after(&again, "sensor kept "), kept, "the same seed gives the same traffic");
 }
 
+/// The demo as a new user runs it (400,000 packets over three days, today's still arriving):
+/// a site under 10 MB, whose front page shows the latest complete day.
+fn the_demo_site_is_small_and_opens_on_a_complete_day() {
+    let work = tempfile::tempdir().expect("temporary folder");
+    let dir = work.path().join("demo");
+    let out = Command::new(NIGHTJAR).arg("demo").arg("--dir").arg(&dir).output().expect("the nightjar binary runs");
+    let out = stdout_of(&out);
+    let site = bytes_under(&dir.join("site"));
+    eprintln!("demo site: {site} bytes, dataset: {} bytes", bytes_under(&dir.join("data")));
+    assert!(site < SITE_LIMIT_BYTES, "the demo's site is {site} bytes:\n{out}");
+    // Today's last packet is now; before 23:00 UTC that leaves today incomplete (after it, today
+    // counts as complete: its last packet is within an hour of the day's end).
+    let now = chrono::Utc::now();
+    if now.time() < chrono::NaiveTime::from_hms_opt(23, 0, 0).expect("a valid time") {
+        let today = now.date_naive();
+        let index = std::fs::read_to_string(dir.join("site/index.html")).expect("index.html");
+        assert!(!index.contains(&format!("by country, {today}</h1>")), "today is still arriving: {index}");
+        assert!(index.contains(&format!("The latest period, {today} (partial: {today} only), is partial")), "{index}");
+    }
+}
+
 fn the_demo_refuses_a_folder_it_did_not_make() {
     let work = tempfile::tempdir().expect("temporary folder");
     std::fs::write(work.path().join("thesis.txt"), "precious").expect("file written");
@@ -107,6 +144,7 @@ pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
     use nightjar_test_kit::trial;
     vec![
         trial!(the_demo_runs_the_pipeline_and_leaves_a_dataset_a_risk_table_and_a_site),
+        trial!(the_demo_site_is_small_and_opens_on_a_complete_day),
         trial!(the_demo_refuses_a_folder_it_did_not_make),
     ]
 }

@@ -3,8 +3,11 @@
 //! datapackage.json, and the site works in headless Chromium with no request
 //! leaving the page.
 //!
-//! The browser test needs Debian's `chromium` and Python's `playwright`
-//! (`.ci/install-system-tools`, `.ci/python-requirements.txt`); it is reported ignored
+//! At a phone's 390 x 844 viewport the front page, a country, a port, a risk and the downloads
+//! page do not scroll sideways (tables scroll in their own box).
+//!
+//! The browser tests need Debian's `chromium` and Python's `playwright`
+//! (`.ci/install-system-tools`, `.ci/python-requirements.txt`); they are reported ignored
 //! without them unless `NIGHTJAR_SYSTEM_TESTS=require`. Screenshots go to
 //! `$NIGHTJAR_TEST_ARTIFACTS/risk_site/` or the test's target tmp folder,
 //! printed by the test.
@@ -89,11 +92,21 @@ fn published_files_hold_no_address_and_are_described_by_the_datapackage() {
             .collect();
         let leaked: Vec<&String> = addresses.iter().filter(|a| tokens.contains(a.as_str())).collect();
         assert!(leaked.is_empty(), "{name} holds addresses of the dataset: {leaked:?}");
-        // Nothing external: no scripts, styles, fonts or images from elsewhere.
+        // Nothing external: no fonts or images; the only stylesheet and script a page loads are
+        // the site's own.
         if name.ends_with(".html") {
-            for needle in ["<script src", "<link", "@import", "url(", "<img", "<iframe"] {
+            for needle in ["@import", "url(", "<img", "<iframe"] {
                 assert!(!text.contains(needle), "{name} loads something: {needle}");
             }
+            let links: Vec<&str> = text.split("<link ").skip(1).filter_map(|rest| rest.split('>').next()).collect();
+            assert_eq!(
+                links,
+                ["rel=\"stylesheet\" href=\"assets/site.css\""],
+                "{name} links only the site's stylesheet"
+            );
+            let loaded: Vec<&str> =
+                text.split("<script src=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+            assert!(loaded.iter().all(|src| *src == "assets/map.js"), "{name} loads {loaded:?}");
         }
     }
 
@@ -117,10 +130,19 @@ fn published_files_hold_no_address_and_are_described_by_the_datapackage() {
     }
     for kind in ["day", "week", "month", "quarter", "year"] {
         for stem in ["countries", "asns", "coverage"] {
-            assert!(
-                described.contains(&format!("{stem}-{kind}.csv")) && described.contains(&format!("{stem}-{kind}.json"))
-            );
+            assert!(described.contains(&format!("{stem}-{kind}.csv")), "{stem}-{kind}.csv");
         }
+    }
+    assert!(described.contains("ports-day.csv") && described.contains("summary.json"), "{described:?}");
+    // One shared map script, not a copy of the world per page.
+    let map_pages: Vec<&PathBuf> =
+        files.iter().filter(|f| fs::read_to_string(f).unwrap().contains("src=\"assets/map.js\"")).collect();
+    assert!(map_pages.len() >= 13, "the front page and every risk page draw the map: {}", map_pages.len());
+    let world = fs::read_to_string(site.join("assets/map.js")).unwrap();
+    let shape =
+        world.split("\"d\":").nth(1).and_then(|rest| rest.get(..120)).expect("the shapes are in the shared script");
+    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e == "html")) {
+        assert!(!fs::read_to_string(file).unwrap().contains(shape), "{} inlines the map", file.display());
     }
     // The taxonomy is published as it is in schemas/.
     let shipped = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/risks.csv")).unwrap();
@@ -157,20 +179,38 @@ fn browser_available() -> Result<PathBuf, Skipped> {
     Err(prereq::missing("risk_site browser test", why))
 }
 
+/// Where the browser tests save their screenshots.
+fn screenshots() -> PathBuf {
+    std::env::var_os("NIGHTJAR_TEST_ARTIFACTS")
+        .map(|dir| PathBuf::from(dir).join("risk_site"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("risk_site"))
+}
+
+/// Run the browser script `reader` of tests/readers on `site` (and `pages` of it), with its
+/// screenshots in `$NIGHTJAR_TEST_ARTIFACTS/risk_site/` or the target's tmp folder; its report.
+fn browse(reader: &str, site: &Path, chromium: &Path, pages: &[&str]) -> Value {
+    let shots = screenshots();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/readers").join(reader);
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(site)
+        .arg(&shots)
+        .arg(chromium)
+        .args(pages)
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{reader} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("screenshots of the site: {}", shots.display());
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{reader} prints JSON: {e}"))
+}
+
 fn the_site_renders_in_headless_chromium_without_leaving_the_page() -> Result<(), Skipped> {
     let chromium = browser_available()?;
     let work = tempfile::tempdir().unwrap();
     let data = dataset(work.path());
     let site = work.path().join("site");
     publish(&data, &site);
-    let shots = std::env::var_os("NIGHTJAR_TEST_ARTIFACTS")
-        .map(|dir| PathBuf::from(dir).join("risk_site"))
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("risk_site"));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/readers/site_check.py");
-    let out = Command::new("python3").arg(script).arg(&site).arg(&shots).arg(&chromium).output().expect("python3 runs");
-    assert!(out.status.success(), "site_check.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    let seen: Value = serde_json::from_slice(&out.stdout).expect("site_check.py prints JSON");
-    eprintln!("screenshots of the site: {}", shots.display());
+    let seen = browse("site_check.py", &site, &chromium, &[]);
 
     assert_eq!(seen["left_the_page"], Value::Array(vec![]), "requests left the page: {seen}");
     assert_eq!(seen["console_errors"], Value::Array(vec![]), "{seen}");
@@ -201,8 +241,36 @@ fn the_site_renders_in_headless_chromium_without_leaving_the_page() -> Result<()
     assert!(seen["risk_page_title"].as_str().unwrap().contains("SSH"), "{seen}");
     assert!(seen["suppressed_note"].as_str().unwrap().contains("fewer than 3 sources"), "{seen}");
     for shot in ["index-count.png", "index-rate.png", "country.png", "risk-ssh.png"] {
-        assert!(fs::metadata(shots.join(shot)).is_ok_and(|m| m.len() > 10_000), "screenshot {shot}");
+        assert!(fs::metadata(screenshots().join(shot)).is_ok_and(|m| m.len() > 10_000), "screenshot {shot}");
     }
+    Ok(())
+}
+
+/// The pages a phone reader opens first must not scroll sideways at 390 x 844 CSS pixels: tables
+/// scroll inside their own box, the map and charts shrink to the screen.
+fn the_site_reads_on_a_phone_without_sideways_scrolling() -> Result<(), Skipped> {
+    let chromium = browser_available()?;
+    let work = tempfile::tempdir().unwrap();
+    let data = dataset(work.path());
+    let site = work.path().join("site");
+    publish(&data, &site);
+    let country = files_under(&site)
+        .iter()
+        .filter_map(|f| f.file_name()?.to_str().map(str::to_string))
+        .find(|name| name.starts_with("country-"))
+        .expect("a country page");
+    let pages = ["index.html", country.as_str(), "port-tcp-22.html", "risk-ssh.html", "downloads.html"];
+    let seen = browse("phone_layout.py", &site, &chromium, &pages);
+    assert_eq!(seen["left_the_page"], Value::Array(vec![]), "{seen}");
+    assert_eq!(seen["console_errors"], Value::Array(vec![]), "{seen}");
+    for page in pages {
+        let measured = &seen["pages"][page];
+        let (scroll, inner) = (measured["scroll_width"].as_u64().unwrap(), measured["inner_width"].as_u64().unwrap());
+        assert_eq!(inner, 390, "{page}: the phone viewport: {measured}");
+        assert!(scroll <= inner, "{page} scrolls sideways on a phone: {measured}");
+        assert_eq!(measured["tables"], measured["tables_in_scroll_box"], "{page}: every table scrolls in its own box");
+    }
+    assert!(seen["pages"]["index.html"]["map_drawn"].as_u64().unwrap() > 150, "the shared map draws: {seen}");
     Ok(())
 }
 
@@ -212,5 +280,6 @@ pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
     vec![
         trial!(published_files_hold_no_address_and_are_described_by_the_datapackage),
         trial!(the_site_renders_in_headless_chromium_without_leaving_the_page),
+        trial!(the_site_reads_on_a_phone_without_sideways_scrolling),
     ]
 }

@@ -5,7 +5,7 @@ tests/risk_site.rs.
 Usage: python3 site_check.py SITE_DIR SCREENSHOT_DIR [CHROMIUM]
 
 Every request the pages make is recorded; any that is not file: or data: is
-aborted and reported ("left the page"). Screenshots of the index (count and
+aborted and reported ("left the page", see site_browser.py). Screenshots of the index (count and
 score views) and of a country page are written to SCREENSHOT_DIR.
 """
 
@@ -16,11 +16,9 @@ import tempfile
 
 from playwright.sync_api import sync_playwright
 
+from site_browser import open_page
+
 NO_DATA = "#e3e3e3"
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 
 def main():
@@ -28,27 +26,9 @@ def main():
     shots = pathlib.Path(sys.argv[2]).resolve()
     chromium = sys.argv[3] if len(sys.argv) > 3 else "/usr/bin/chromium"
     shots.mkdir(parents=True, exist_ok=True)
-    report = {"requests": [], "left_the_page": [], "console_errors": []}
+    report = {}
     with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        browser = p.chromium.launch_persistent_context(
-            profile, executable_path=chromium, headless=True, args=FLAGS, viewport={"width": 1280, "height": 900},
-            # No proxy can be reached: anything that tried the network would fail, and is also aborted below.
-            proxy={"server": "http://127.0.0.1:9"},
-        )
-
-        def on_route(route):
-            url = route.request.url
-            report["requests"].append(url)
-            if url.startswith("file:") or url.startswith("data:"):
-                route.continue_()
-            else:
-                report["left_the_page"].append(url)
-                route.abort()
-
-        browser.route("**/*", on_route)
-        page = browser.new_page()
-        page.on("console", lambda m: m.type == "error" and report["console_errors"].append(m.text))
-        page.on("pageerror", lambda e: report["console_errors"].append(str(e)))
+        browser, page = open_page(p, profile, chromium, report, viewport={"width": 1280, "height": 900})
         page.goto((site / "index.html").as_uri())
         page.wait_for_load_state("load")
         fills = page.eval_on_selector_all("path[data-country]", "ps => ps.map(p => p.getAttribute('fill'))")

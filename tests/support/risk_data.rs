@@ -22,30 +22,39 @@ pub fn nightjar(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("nightjar prints UTF-8")
 }
 
-/// Generate and import 30,000 packets from 2026-11-21 over three days into `work/dataset`.
-pub fn dataset(work: &Path) -> PathBuf {
+/// Traffic for `nightjar generate`: from 00:00 UTC of `start` for `seconds`, aimed at `dark_prefixes`.
+pub struct Traffic<'a> {
+    pub packets: u64,
+    pub seed: u64,
+    pub start: &'a str,
+    pub seconds: u64,
+    pub dark_prefixes: &'a [&'a str],
+}
+
+/// Generate `traffic` into `work/dark.pcap` and import it into `work/dataset`, with
+/// `import_options` (e.g. `--asn-db FILE`) added to the import.
+pub fn generate_and_import(work: &Path, traffic: &Traffic, import_options: &[&str]) -> PathBuf {
     let pcap = work.join("dark.pcap");
     let dataset = work.join("dataset");
     let pcap_text = pcap.to_str().expect("utf-8 path");
-    nightjar(&[
-        "generate",
-        "--out",
-        pcap_text,
-        "--packets",
-        "30000",
-        "--seed",
-        "17",
-        "--start",
-        "2026-11-21",
-        "--duration",
-        "259200",
-        "--dark-prefix",
-        DARK_PREFIXES[0],
-        "--dark-prefix",
-        DARK_PREFIXES[1],
-    ]);
-    nightjar(&["import", pcap_text, "--out", dataset.to_str().expect("utf-8 path"), "--quiet"]);
+    let (packets, seed, seconds) = (traffic.packets.to_string(), traffic.seed.to_string(), traffic.seconds.to_string());
+    let mut generate = vec!["generate", "--out", pcap_text, "--packets", &packets, "--seed", &seed];
+    generate.extend(["--start", traffic.start, "--duration", &seconds]);
+    for prefix in traffic.dark_prefixes {
+        generate.extend(["--dark-prefix", prefix]);
+    }
+    nightjar(&generate);
+    let mut import = vec!["import", pcap_text, "--data", dataset.to_str().expect("utf-8 path"), "--quiet"];
+    import.extend(import_options);
+    nightjar(&import);
     dataset
+}
+
+/// Generate and import 30,000 packets from 2026-11-21 over three days into `work/dataset`.
+pub fn dataset(work: &Path) -> PathBuf {
+    let traffic =
+        Traffic { packets: 30_000, seed: 17, start: "2026-11-21", seconds: 259_200, dark_prefixes: &DARK_PREFIXES };
+    generate_and_import(work, &traffic, &[])
 }
 
 /// Every file under `dir`, in path order.

@@ -9,10 +9,13 @@
 //! - **score** ([`stats::score`]): `100 × ln(count) / ln(max)`;
 //! - **rank** ([`stats::ranks`]): competition ranking, 1 for the largest;
 //! - **rate**: sources per million IPv4 addresses of the country, the space
-//!   summed from the same geo database ([`AddressSpace`]);
+//!   summed from the same geo database ([`AddressSpace`]); only for countries
+//!   of at least [`MIN_ADDRESSES_FOR_RATE`] addresses;
 //! - **excess** ([`stats::excess`]): Mejiro-style standard score of the
 //!   residual of ln(count) fitted on ln(addresses);
-//! - **coverage**: sensors and dark addresses behind each period.
+//! - **coverage**: sensors and dark addresses behind each period, and whether
+//!   the period is **partial** (the days counted are fewer than its calendar
+//!   days, or its last day is still incomplete: [`Period::partial`]).
 //!
 //! Counting is SQL over the query layer's `packets` table ([`IndicatorQuery::sql`],
 //! what `nightjar risk --show-sql` prints); each risk's SQL predicate lives in
@@ -48,8 +51,8 @@ mod taxonomy;
 
 pub use error::RiskError;
 pub use output::{Field, coverage_fields, indicator_fields, row_values, to_csv};
-pub use period::{Period, PeriodKind};
+pub use period::{Period, PeriodKind, describe_period};
 pub use publish::{PUBLISH_STEPS, PublishOptions, PublishSummary, SourceVersion, publish, publish_with_progress};
-pub use report::{AddressSpace, Coverage, IndicatorReport, IndicatorRow, observed_days};
+pub use report::{AddressSpace, Coverage, IndicatorReport, IndicatorRow, MIN_ADDRESSES_FOR_RATE, observed_days};
 pub use sql::{Exclusions, Grouping, IndicatorQuery};
 pub use taxonomy::{RISKS_CSV, Risk, Taxonomy};

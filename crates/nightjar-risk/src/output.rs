@@ -1,10 +1,12 @@
 //! Indicator tables as text, CSV and JSON, with one list of columns that
 //! also describes them in the published `datapackage.json`.
 
+use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
 
 use crate::error::RiskError;
-use crate::report::{Coverage, IndicatorReport, IndicatorRow};
+use crate::period::describe_period;
+use crate::report::{Coverage, IndicatorReport, IndicatorRow, MIN_ADDRESSES_FOR_RATE};
 use crate::sql::Grouping;
 
 /// One column of a published table: its name, Frictionless type and meaning.
@@ -18,17 +20,28 @@ pub struct Field {
     pub description: &'static str,
 }
 
-const fn field(name: &'static str, kind: &'static str, description: &'static str) -> Field {
+/// A field of a published table.
+pub(crate) const fn field(name: &'static str, kind: &'static str, description: &'static str) -> Field {
     Field { name, kind, description }
+}
+
+/// The columns that say which period a row is of and which days it covers.
+fn period_fields() -> Vec<Field> {
+    vec![
+        field("period", "string", "Period label: 2026-11-29 (day), 2026-W48 (ISO week), 2026-11, 2026-Q4, 2026."),
+        field("first_day", "date", "First UTC day counted in the period."),
+        field("last_day", "date", "Last UTC day counted in the period."),
+        field(
+            "partial",
+            "boolean",
+            "true when fewer days were counted than the calendar period has (the data starts or ends inside it, or its last day was still incomplete); its numbers are not comparable with a whole period's.",
+        ),
+    ]
 }
 
 /// The columns of an indicator table per country or per ASN.
 pub fn indicator_fields(by: Grouping) -> Vec<Field> {
-    let mut fields = vec![
-        field("period", "string", "Period label: 2026-11-29 (day), 2026-W48 (ISO week), 2026-11, 2026-Q4, 2026."),
-        field("first_day", "date", "First UTC day counted in the period."),
-        field("last_day", "date", "Last UTC day counted in the period."),
-    ];
+    let mut fields = period_fields();
     match by {
         Grouping::Country => {
             fields.push(field("country", "string", "ISO 3166-1 alpha-2 country of the sources, attached at ingest."))
@@ -50,7 +63,7 @@ pub fn indicator_fields(by: Grouping) -> Vec<Field> {
     ]);
     if by == Grouping::Country {
         fields.extend([
-            field("rate_per_million", "number", "Sources per million IPv4 addresses the geo database assigns to the country."),
+            field("rate_per_million", "number", "Sources per million IPv4 addresses the geo database assigns to the country; empty for a country of fewer than 1,000,000 addresses, which is left out of per-million rankings."),
             field("excess", "number", "Standard score of the residual of ln(sources) fitted on ln(IPv4 addresses) over the countries of the risk and period; empty with fewer than 3 countries."),
         ]);
     }
@@ -59,29 +72,38 @@ pub fn indicator_fields(by: Grouping) -> Vec<Field> {
 
 /// The columns of the coverage table.
 pub fn coverage_fields() -> Vec<Field> {
-    vec![
-        field("period", "string", "Period label."),
-        field("first_day", "date", "First UTC day counted."),
-        field("last_day", "date", "Last UTC day counted."),
+    let mut fields = period_fields();
+    fields.extend([
         field("sensors", "integer", "Sensors that stored at least one packet in the period."),
         field(
             "dark_addresses",
             "integer",
             "Distinct destination (dark) addresses observed, as stored: sensors that truncate or offset destinations for privacy make this an undercount.",
         ),
-    ]
+    ]);
+    fields
 }
 
-fn number(value: f64) -> Value {
-    serde_json::Number::from_f64(value).map(Value::Number).unwrap_or(Value::Null)
+/// `value` rounded to `digits` decimals (published numbers carry no more precision than they
+/// have), as JSON.
+fn number(value: f64, digits: i32) -> Value {
+    let scale = 10f64.powi(digits);
+    serde_json::Number::from_f64((value * scale).round() / scale).map(Value::Number).unwrap_or(Value::Null)
+}
+
+/// The period columns of a row.
+fn period_values(period: &str, first_day: NaiveDate, last_day: NaiveDate, partial: bool) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("period".into(), json!(period));
+    map.insert("first_day".into(), json!(first_day.to_string()));
+    map.insert("last_day".into(), json!(last_day.to_string()));
+    map.insert("partial".into(), json!(partial));
+    map
 }
 
 /// One row as JSON values, keyed by the table's fields.
 pub fn row_values(row: &IndicatorRow, by: Grouping) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("period".into(), json!(row.period));
-    map.insert("first_day".into(), json!(row.first_day.to_string()));
-    map.insert("last_day".into(), json!(row.last_day.to_string()));
+    let mut map = period_values(&row.period, row.first_day, row.last_day, row.partial);
     match by {
         Grouping::Country => {
             map.insert("country".into(), json!(row.area));
@@ -93,20 +115,17 @@ pub fn row_values(row: &IndicatorRow, by: Grouping) -> Map<String, Value> {
     }
     map.insert("risk".into(), json!(row.risk));
     map.insert("sources".into(), json!(row.sources));
-    map.insert("score".into(), number(row.score));
+    map.insert("score".into(), number(row.score, 2));
     map.insert("rank".into(), json!(row.rank));
     if by == Grouping::Country {
-        map.insert("rate_per_million".into(), row.rate_per_million.map(number).unwrap_or(Value::Null));
-        map.insert("excess".into(), row.excess.map(number).unwrap_or(Value::Null));
+        map.insert("rate_per_million".into(), row.rate_per_million.map(|v| number(v, 4)).unwrap_or(Value::Null));
+        map.insert("excess".into(), row.excess.map(|v| number(v, 3)).unwrap_or(Value::Null));
     }
     map
 }
 
 fn coverage_values(coverage: &Coverage) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("period".into(), json!(coverage.period));
-    map.insert("first_day".into(), json!(coverage.first_day.to_string()));
-    map.insert("last_day".into(), json!(coverage.last_day.to_string()));
+    let mut map = period_values(&coverage.period, coverage.first_day, coverage.last_day, coverage.partial);
     map.insert("sensors".into(), json!(coverage.sensors));
     map.insert("dark_addresses".into(), json!(coverage.dark_addresses));
     map
@@ -158,6 +177,8 @@ impl IndicatorReport {
             "likely_spoofed_excluded": self.exclusions.spoofed,
             "suppression_k": self.suppression_k,
             "suppressed_rows": self.suppressed_rows,
+            "last_day_incomplete": self.last_day_incomplete,
+            "min_addresses_for_rate": MIN_ADDRESSES_FOR_RATE,
             "coverage": self.coverage_values(),
             "rows": self.row_values(),
         })
@@ -176,11 +197,17 @@ impl IndicatorReport {
         for c in &self.coverage {
             out.push_str(&format!(
                 "# coverage {}: {} {}, {} dark {} observed\n",
-                c.period,
+                describe_period(&c.period, c.first_day, c.last_day, c.partial),
                 c.sensors,
                 if c.sensors == 1 { "sensor" } else { "sensors" },
                 c.dark_addresses,
                 if c.dark_addresses == 1 { "address" } else { "addresses" }
+            ));
+        }
+        if self.last_day_incomplete {
+            out.push_str(&format!(
+                "# {} is incomplete (its last packet came more than an hour before its end): its periods are partial\n",
+                self.to
             ));
         }
         if let Some(k) = self.suppression_k {

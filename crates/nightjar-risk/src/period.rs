@@ -95,7 +95,9 @@ impl PeriodKind {
         while start <= to {
             let next = self.next_start(start);
             let last = next.and_then(|n| n.pred_opt()).unwrap_or(NaiveDate::MAX);
-            out.push(Period { kind: self, start, first_day: start.max(from), last_day: last.min(to) });
+            let (first_day, last_day) = (start.max(from), last.min(to));
+            let partial = first_day > start || last_day < last;
+            out.push(Period { kind: self, start, first_day, last_day, partial });
             match next {
                 Some(next) => start = next,
                 None => break,
@@ -130,12 +132,29 @@ pub struct Period {
     pub first_day: NaiveDate,
     /// Last day counted (the earlier of the calendar period's end and the report's last day).
     pub last_day: NaiveDate,
+    /// Whether the days counted are fewer than the calendar period's (the range cuts it, or its
+    /// last day is still incomplete): its numbers are not comparable with a whole period's.
+    pub partial: bool,
 }
 
 impl Period {
     /// `2026-11`, `2026-W48`, …
     pub fn label(&self) -> String {
         self.kind.label(self.start)
+    }
+
+    /// The label with the days it covers when partial: `2026-11 (partial: 2026-11-21 to 2026-11-27)`.
+    pub fn describe(&self) -> String {
+        describe_period(&self.label(), self.first_day, self.last_day, self.partial)
+    }
+}
+
+/// A period's label, followed by the days it really covers when it is partial.
+pub fn describe_period(label: &str, first_day: NaiveDate, last_day: NaiveDate, partial: bool) -> String {
+    match (partial, first_day == last_day) {
+        (false, _) => label.to_string(),
+        (true, true) => format!("{label} (partial: {first_day} only)"),
+        (true, false) => format!("{label} (partial: {first_day} to {last_day})"),
     }
 }
 
@@ -164,6 +183,22 @@ mod tests {
         assert_eq!(PeriodKind::Year.periods(d("2026-01-01"), d("2026-12-31")).unwrap()[0].label(), "2026");
         assert_eq!(PeriodKind::Month.label(d("2026-11-01")), "2026-11");
         assert!(PeriodKind::Day.periods(d("2026-11-02"), d("2026-11-01")).is_err());
+    }
+
+    #[test]
+    fn periods_cut_by_the_range_are_partial_and_say_which_days_they_cover() {
+        let months = PeriodKind::Month.periods(d("2026-10-01"), d("2026-11-27")).unwrap();
+        assert_eq!(months.iter().map(|p| p.partial).collect::<Vec<_>>(), [false, true]);
+        assert_eq!(months[0].describe(), "2026-10");
+        assert_eq!(months[1].describe(), "2026-11 (partial: 2026-11-01 to 2026-11-27)");
+        let weeks = PeriodKind::Week.periods(d("2026-11-25"), d("2026-12-06")).unwrap();
+        assert_eq!(weeks.iter().map(|p| p.partial).collect::<Vec<_>>(), [true, false]);
+        let day = PeriodKind::Day.periods(d("2026-11-25"), d("2026-11-25")).unwrap();
+        assert!(!day[0].partial);
+        assert_eq!(
+            describe_period("2026-W48", d("2026-11-29"), d("2026-11-29"), true),
+            "2026-W48 (partial: 2026-11-29 only)"
+        );
     }
 
     #[test]

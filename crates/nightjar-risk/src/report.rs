@@ -7,7 +7,7 @@ use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Date32Type, Int64Type};
 use arrow::record_batch::RecordBatch;
-use chrono::NaiveDate;
+use chrono::{Days, NaiveDate, NaiveTime};
 use datafusion::prelude::SessionContext;
 
 use crate::error::RiskError;
@@ -15,6 +15,19 @@ use crate::period::{Period, PeriodKind};
 use crate::sql::{Exclusions, Grouping, IndicatorQuery};
 use crate::stats;
 use crate::taxonomy::Taxonomy;
+
+/// The fewest IPv4 addresses a country needs for a rate per million addresses: one million.
+///
+/// A rate per million addresses of a country with fewer addresses extrapolates beyond the
+/// country itself, and a handful of sources in a territory of a few thousand addresses would top
+/// every per-million ranking (a /22 with 15 sources is 14,648 per million). Such countries get
+/// no rate, so they are left out of per-million rankings and maps; their counts, scores and
+/// ranks are published as for any country.
+pub const MIN_ADDRESSES_FOR_RATE: u64 = 1_000_000;
+
+/// How long before the end of its day the last packet of a report's last day may be for that
+/// day to count as complete: a later gap means data is still arriving (or the capture stopped).
+const COMPLETE_DAY_SLACK_SECONDS: i64 = 3600;
 
 /// IPv4 addresses per country (ISO alpha-2), the denominator of rates and excess.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -46,6 +59,8 @@ pub struct IndicatorRow {
     pub first_day: NaiveDate,
     /// Last day counted.
     pub last_day: NaiveDate,
+    /// Whether the period is partial (see [`Period::partial`]).
+    pub partial: bool,
     /// Country code, or AS number as text.
     pub area: String,
     /// The AS's organisation name (ASN tables only).
@@ -58,7 +73,8 @@ pub struct IndicatorRow {
     pub score: f64,
     /// Competition rank among those rows (1 = most sources).
     pub rank: u64,
-    /// Sources per million IPv4 addresses of the country (country tables only).
+    /// Sources per million IPv4 addresses of the country (country tables only, and only for a
+    /// country of at least [`MIN_ADDRESSES_FOR_RATE`] addresses).
     pub rate_per_million: Option<f64>,
     /// Standard score of the residual of ln(sources) against ln(addresses) (country tables only).
     pub excess: Option<f64>,
@@ -73,6 +89,8 @@ pub struct Coverage {
     pub first_day: NaiveDate,
     /// Last day counted.
     pub last_day: NaiveDate,
+    /// Whether the period is partial (see [`Period::partial`]).
+    pub partial: bool,
     /// Sensors that stored at least one packet in the period.
     pub sensors: u64,
     /// Distinct destination addresses of those packets, as stored: a sensor
@@ -102,6 +120,9 @@ pub struct IndicatorReport {
     pub suppression_k: Option<u64>,
     /// How many rows k-suppression removed.
     pub suppressed_rows: u64,
+    /// Whether the last day asked for is incomplete: its last packet came more than an hour
+    /// before the day's end (data still arriving, or the capture stopped). Its periods are partial.
+    pub last_day_incomplete: bool,
 }
 
 impl IndicatorReport {
@@ -113,7 +134,11 @@ impl IndicatorReport {
         taxonomy: &Taxonomy,
         space: &AddressSpace,
     ) -> Result<IndicatorReport, RiskError> {
-        let periods = query.kind.periods(query.from, query.to)?;
+        let mut periods = query.kind.periods(query.from, query.to)?;
+        let last_day_incomplete = day_is_incomplete(ctx, query.to).await?;
+        if let Some(last) = periods.last_mut().filter(|_| last_day_incomplete) {
+            last.partial = true;
+        }
         let batches = ctx.sql(&query.sql(taxonomy.risks())).await?.collect().await?;
         let coverage_batches = ctx.sql(&query.coverage_sql()).await?.collect().await?;
         let counts = read_counts(&batches, query)?;
@@ -129,7 +154,15 @@ impl IndicatorReport {
             rows,
             suppression_k: None,
             suppressed_rows: 0,
+            last_day_incomplete,
         })
+    }
+
+    /// The latest period that has packets and is not partial; else the latest with packets;
+    /// else the last period.
+    pub fn latest_complete_period(&self) -> Option<&Coverage> {
+        let with_data = || self.coverage.iter().rev().filter(|c| c.sensors > 0);
+        with_data().find(|c| !c.partial).or_else(|| with_data().next()).or(self.coverage.last())
     }
 
     /// Remove rows with fewer than `k` sources (ASN tables are published
@@ -150,14 +183,14 @@ struct Counts {
     slugs: Vec<String>,
 }
 
-fn column_as(batch: &RecordBatch, name: &str, to: &DataType) -> Result<arrow::array::ArrayRef, RiskError> {
+pub(crate) fn column_as(batch: &RecordBatch, name: &str, to: &DataType) -> Result<arrow::array::ArrayRef, RiskError> {
     let column = batch
         .column_by_name(name)
         .ok_or_else(|| RiskError::Shape { column: name.to_string(), why: "missing from the result".to_string() })?;
     cast(column, to).map_err(|e| RiskError::Shape { column: name.to_string(), why: e.to_string() })
 }
 
-fn dates(batch: &RecordBatch) -> Result<Vec<Option<NaiveDate>>, RiskError> {
+pub(crate) fn dates(batch: &RecordBatch) -> Result<Vec<Option<NaiveDate>>, RiskError> {
     let column = column_as(batch, "period_start", &DataType::Date32)?;
     let days = column.as_primitive::<Date32Type>();
     Ok((0..days.len())
@@ -165,13 +198,13 @@ fn dates(batch: &RecordBatch) -> Result<Vec<Option<NaiveDate>>, RiskError> {
         .collect())
 }
 
-fn integers(batch: &RecordBatch, name: &str) -> Result<Vec<u64>, RiskError> {
+pub(crate) fn integers(batch: &RecordBatch, name: &str) -> Result<Vec<u64>, RiskError> {
     let column = column_as(batch, name, &DataType::Int64)?;
     let values = column.as_primitive::<Int64Type>();
     Ok((0..values.len()).map(|i| if values.is_valid(i) { values.value(i).max(0) as u64 } else { 0 }).collect())
 }
 
-fn texts(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, RiskError> {
+pub(crate) fn texts(batch: &RecordBatch, name: &str) -> Result<Vec<Option<String>>, RiskError> {
     let column = column_as(batch, name, &DataType::Utf8)?;
     let values = column.as_string::<i32>();
     Ok((0..values.len()).map(|i| values.is_valid(i).then(|| values.value(i).to_string())).collect())
@@ -212,7 +245,14 @@ fn read_coverage(batches: &[RecordBatch], periods: &[Period]) -> Result<Vec<Cove
         .iter()
         .map(|p| {
             let (sensors, dark_addresses) = seen.get(&p.start).copied().unwrap_or((0, 0));
-            Coverage { period: p.label(), first_day: p.first_day, last_day: p.last_day, sensors, dark_addresses }
+            Coverage {
+                period: p.label(),
+                first_day: p.first_day,
+                last_day: p.last_day,
+                partial: p.partial,
+                sensors,
+                dark_addresses,
+            }
         })
         .collect())
 }
@@ -237,6 +277,8 @@ fn score_rows(counts: Counts, query: &IndicatorQuery, periods: &[Period], space:
                     Grouping::Asn => None,
                 })
                 .collect();
+            let rate_denominators: Vec<Option<u64>> =
+                addresses.iter().map(|n| n.filter(|n| *n >= MIN_ADDRESSES_FOR_RATE)).collect();
             let fit_input: Vec<(u64, Option<u64>)> = sources.iter().copied().zip(addresses.iter().copied()).collect();
             let excess = stats::excess(&fit_input);
             let mut rows: Vec<IndicatorRow> = group
@@ -246,13 +288,14 @@ fn score_rows(counts: Counts, query: &IndicatorQuery, periods: &[Period], space:
                     period: period.label(),
                     first_day: period.first_day,
                     last_day: period.last_day,
+                    partial: period.partial,
                     area: (*area).clone(),
                     as_name: (*name).clone(),
                     risk: slug.clone(),
                     sources: *count,
                     score: stats::score(*count, max),
                     rank: ranks[i],
-                    rate_per_million: addresses[i].map(|n| *count as f64 * 1e6 / n as f64),
+                    rate_per_million: rate_denominators[i].map(|n| *count as f64 * 1e6 / n as f64),
                     excess: excess[i],
                 })
                 .collect();
@@ -274,4 +317,20 @@ pub async fn observed_days(ctx: &SessionContext) -> Result<Option<(NaiveDate, Na
     let last = last_column.as_primitive::<Date32Type>();
     let last = (!last.is_empty() && last.is_valid(0)).then(|| Date32Type::to_naive_date_opt(last.value(0))).flatten();
     Ok(first.zip(last))
+}
+
+/// Whether `day`'s last packet came more than [`COMPLETE_DAY_SLACK_SECONDS`] before the day's end
+/// (false when the day has no packet: nothing is arriving).
+async fn day_is_incomplete(ctx: &SessionContext, day: NaiveDate) -> Result<bool, RiskError> {
+    let sql = format!("SELECT max(time) AS last_packet FROM packets WHERE day = DATE '{}'", day.format("%Y-%m-%d"));
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else { return Ok(false) };
+    let column = column_as(batch, "last_packet", &DataType::Int64)?;
+    let micros = column.as_primitive::<Int64Type>();
+    if micros.is_empty() || !micros.is_valid(0) {
+        return Ok(false);
+    }
+    let Some(next_day) = day.checked_add_days(Days::new(1)) else { return Ok(false) };
+    let day_end_micros = next_day.and_time(NaiveTime::MIN).and_utc().timestamp_micros();
+    Ok(micros.value(0) < day_end_micros - COMPLETE_DAY_SLACK_SECONDS * 1_000_000)
 }

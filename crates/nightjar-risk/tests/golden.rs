@@ -343,7 +343,7 @@ async fn asn_tables_are_k_suppressed_and_count_what_they_removed() {
     assert_eq!(summary(&r, "2026-11-23", "ssh"), owned(&[("64500", 3, 1), ("64501", 3, 1)]));
     assert_eq!((r.suppressed_rows, r.suppression_k), (2, Some(3)));
     let csv = r.to_csv().expect("csv");
-    assert!(csv.starts_with("period,first_day,last_day,asn,as_name,risk,sources,score,rank\n"), "{csv}");
+    assert!(csv.starts_with("period,first_day,last_day,partial,asn,as_name,risk,sources,score,rank\n"), "{csv}");
 }
 
 #[tokio::test]

@@ -31,7 +31,8 @@ pub struct PublishArgs {
     /// ASN rows with fewer than K sources are suppressed; the site says how many.
     #[arg(long, default_value_t = 3, value_name = "K")]
     pub k: u64,
-    /// The period length of the front page's map and ranking (its latest period with data).
+    /// The period length of the front page's map and ranking: its latest complete period with
+    /// data (the latest partial one, labelled with its days, when none is complete).
     #[arg(long, default_value = DEFAULT_PERIOD, value_name = "PERIOD")]
     pub period: PeriodKind,
     /// The risk of the front page's map and ranking.
@@ -87,7 +88,11 @@ async fn run_async(args: PublishArgs) -> Result<()> {
     let summary = summary.with_context(|| format!("publishing into {}", args.out.display()))?;
     println!("site written:      {}", args.out.join("index.html").display());
     println!("days:              {from} to {to}");
-    println!("front page period: {}", summary.headline);
+    if summary.headline_partial {
+        println!("front page period: {} (no complete {} has data yet)", summary.headline, args.period);
+    } else {
+        println!("front page period: {}", summary.headline);
+    }
     if let Some(source) = &options.source {
         println!("table version:     {} (publish --as-of {} recomputes it)", source.version, source.version);
     }

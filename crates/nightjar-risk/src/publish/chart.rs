@@ -1,8 +1,10 @@
-//! Small inline SVG line charts for time series.
+//! Small inline SVG line charts for time series: the geometry here, the markup in the
+//! `chart` macro of `templates/macros.html`.
+//!
+//! A partial last point (a day still receiving data) is drawn as an open circle and left out of
+//! the line, so an incomplete day never reads as a drop.
 
-use std::fmt::Write as _;
-
-use super::html::escape;
+use serde::Serialize;
 
 const WIDTH: f64 = 360.0;
 const HEIGHT: f64 = 140.0;
@@ -11,54 +13,110 @@ const RIGHT: f64 = 10.0;
 const TOP: f64 = 22.0;
 const BOTTOM: f64 = 24.0;
 
-/// A line chart of `points` (label, value) in order, titled `title`.
-pub fn line_chart(title: &str, points: &[(String, u64)]) -> String {
-    let max = points.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1) as f64;
+/// One point of a series: its label (a day), value and whether it is partial.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesPoint {
+    /// The x label.
+    pub label: String,
+    /// The value.
+    pub value: u64,
+    /// Whether the value covers less than its whole period (drawn apart from the line).
+    pub partial: bool,
+}
+
+/// A coordinate as SVG text: one decimal, none when it is whole (`44`, `99.4`).
+fn coordinate(value: f64) -> String {
+    let text = format!("{value:.1}");
+    text.strip_suffix(".0").map(str::to_string).unwrap_or(text)
+}
+
+/// A drawn point.
+#[derive(Serialize)]
+pub struct ChartPoint {
+    x: String,
+    y: String,
+    label: String,
+    value: u64,
+    partial: bool,
+}
+
+/// Everything the chart macro draws.
+#[derive(Serialize)]
+pub struct Chart {
+    title: String,
+    width: String,
+    height: String,
+    left: String,
+    right: String,
+    top: String,
+    bottom: String,
+    label_x: String,
+    max_y: String,
+    axis_y: String,
+    max: u64,
+    first_label: Option<String>,
+    last_label: Option<String>,
+    /// The `points` of the polyline through the complete points (empty with fewer than two).
+    line: String,
+    points: Vec<ChartPoint>,
+}
+
+/// A line chart of `points` in order, titled `title`.
+pub fn line_chart(title: &str, points: &[SeriesPoint]) -> Chart {
+    let max = points.iter().map(|p| p.value).max().unwrap_or(0).max(1) as f64;
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let x = |i: usize| {
         if points.len() <= 1 { LEFT + plot_w / 2.0 } else { LEFT + plot_w * i as f64 / (points.len() - 1) as f64 }
     };
     let y = |v: u64| TOP + plot_h * (1.0 - v as f64 / max);
-    let mut svg = format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-label=\"{t}\" xmlns=\"http://www.w3.org/2000/svg\">\
-         <title>{t}</title><text x=\"{LEFT}\" y=\"14\">{t}</text>",
-        t = escape(title)
-    );
-    let _ = write!(
-        svg,
-        "<line x1=\"{LEFT}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\"/><line x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{b}\"/>\
-         <text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{max}</text><text x=\"{lx}\" y=\"{b}\" text-anchor=\"end\">0</text>",
-        b = TOP + plot_h,
-        r = WIDTH - RIGHT,
-        lx = LEFT - 4.0,
-        ty = TOP + 4.0,
-        max = max as u64,
-    );
-    if let (Some((first, _)), Some((last, _))) = (points.first(), points.last()) {
-        let _ = write!(
-            svg,
-            "<text x=\"{LEFT}\" y=\"{h}\">{}</text><text x=\"{r}\" y=\"{h}\" text-anchor=\"end\">{}</text>",
-            escape(first),
-            escape(last),
-            h = HEIGHT - 6.0,
-            r = WIDTH - RIGHT,
-        );
+    let drawn: Vec<ChartPoint> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ChartPoint {
+            x: coordinate(x(i)),
+            y: coordinate(y(p.value)),
+            label: p.label.clone(),
+            value: p.value,
+            partial: p.partial,
+        })
+        .collect();
+    let complete: Vec<String> = drawn.iter().filter(|p| !p.partial).map(|p| format!("{},{}", p.x, p.y)).collect();
+    Chart {
+        title: title.to_string(),
+        width: coordinate(WIDTH),
+        height: coordinate(HEIGHT),
+        left: coordinate(LEFT),
+        right: coordinate(WIDTH - RIGHT),
+        top: coordinate(TOP),
+        bottom: coordinate(TOP + plot_h),
+        label_x: coordinate(LEFT - 4.0),
+        max_y: coordinate(TOP + 4.0),
+        axis_y: coordinate(HEIGHT - 6.0),
+        max: max as u64,
+        first_label: points.first().map(|p| p.label.clone()),
+        last_label: points.last().map(|p| p.label.clone()),
+        line: if complete.len() > 1 { complete.join(" ") } else { String::new() },
+        points: drawn,
     }
-    let coords: Vec<String> =
-        points.iter().enumerate().map(|(i, (_, v))| format!("{:.1},{:.1}", x(i), y(*v))).collect();
-    if points.len() > 1 {
-        let _ = write!(svg, "<polyline points=\"{}\"/>", coords.join(" "));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(label: &str, value: u64, partial: bool) -> SeriesPoint {
+        SeriesPoint { label: label.into(), value, partial }
     }
-    for (i, (label, v)) in points.iter().enumerate() {
-        let _ = write!(
-            svg,
-            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\"><title>{}: {v}</title></circle>",
-            x(i),
-            y(*v),
-            escape(label)
-        );
+
+    #[test]
+    fn a_partial_last_day_is_drawn_apart_from_the_line() {
+        let chart = line_chart("t", &[point("d1", 100, false), point("d2", 120, false), point("d3", 10, true)]);
+        assert_eq!(chart.line.split(' ').count(), 2, "the line joins the complete days only: {}", chart.line);
+        assert!(chart.points[2].partial && !chart.points[1].partial);
+        assert_eq!(chart.max, 120);
+        let lone = line_chart("t", &[point("d1", 5, false), point("d2", 1, true)]);
+        assert_eq!(lone.line, "", "one complete point draws no line");
+        assert_eq!((coordinate(44.0), coordinate(99.44)), ("44".to_string(), "99.4".to_string()));
     }
-    svg.push_str("</svg>");
-    svg
 }

@@ -1,92 +1,165 @@
-//! The open data of the site: CSV and JSON tables per period length, the
-//! taxonomy, a summary, and the Frictionless `datapackage.json` describing them.
+//! The open data of the site: CSV tables per period length, the taxonomy, the risk ports'
+//! history, a summary, and the Frictionless `datapackage.json` describing them.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
 use super::SiteFile;
+use super::detail::Details;
+use super::ports::protocol_name;
 use crate::error::RiskError;
-use crate::output::{Field, coverage_fields, indicator_fields, to_csv};
+use crate::output::{Field, coverage_fields, field, indicator_fields, to_csv};
 use crate::report::IndicatorReport;
 use crate::sql::Grouping;
-use crate::taxonomy::{RISKS_CSV, Taxonomy};
+use crate::taxonomy::RISKS_CSV;
 
-fn table_files(
+/// A published file and what it holds, for the downloads page.
+#[derive(Clone, Debug)]
+pub struct Download {
+    /// Path from the site's folder: `data/countries-month.csv`.
+    pub path: String,
+    /// What it holds.
+    pub description: String,
+}
+
+/// One table as CSV, with its Frictionless resource.
+fn table_file(
     stem: &str,
     title: &str,
     fields: &[Field],
     rows: &[Map<String, Value>],
-) -> Result<(Vec<SiteFile>, Vec<Value>), RiskError> {
+) -> Result<(SiteFile, Value), RiskError> {
     let csv = to_csv(fields, rows)?;
-    let json = serde_json::to_string_pretty(rows).map_err(|e| RiskError::encode(format!("{stem}.json"), e))?;
     let schema = json!({
         "fields": fields.iter().map(|f| json!({"name": f.name, "type": f.kind, "description": f.description})).collect::<Vec<_>>()
     });
-    let resources = vec![
-        json!({"name": format!("{stem}-csv"), "title": title, "path": format!("{stem}.csv"), "profile": "tabular-data-resource",
-               "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": schema}),
-        json!({"name": format!("{stem}-json"), "title": format!("{title} (JSON: an array of objects with the CSV's columns)"),
-               "path": format!("{stem}.json"), "profile": "data-resource", "format": "json", "mediatype": "application/json",
-               "encoding": "utf-8", "schema": schema}),
-    ];
-    let files =
-        vec![SiteFile::new(format!("data/{stem}.csv"), csv), SiteFile::new(format!("data/{stem}.json"), json + "\n")];
-    Ok((files, resources))
+    let resource = json!({"name": stem, "title": title, "path": format!("{stem}.csv"), "profile": "tabular-data-resource",
+        "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": schema});
+    Ok((SiteFile::new(format!("data/{stem}.csv"), csv), resource))
 }
+
+/// The daily history of every risk port, as rows of the `ports-day` table.
+fn port_rows(details: &Details, daily: &IndicatorReport) -> Vec<Map<String, Value>> {
+    let mut rows = Vec::new();
+    for ((protocol, port), days) in &details.port_days {
+        for (day, counts) in days {
+            let partial = daily.coverage.iter().any(|c| c.first_day == *day && c.partial);
+            let mut row = Map::new();
+            row.insert("day".into(), json!(day.to_string()));
+            row.insert("partial".into(), json!(partial));
+            row.insert("protocol".into(), json!(protocol_name(*protocol)));
+            row.insert("port".into(), json!(port));
+            row.insert("sources".into(), json!(counts.sources));
+            row.insert("packets".into(), json!(counts.packets));
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+const ASN_NAME_FIELDS: [Field; 2] = [
+    field("asn", "integer", "Autonomous system number."),
+    field(
+        "as_name",
+        "string",
+        "Organisation name of the AS in the ASN database (AS<number> when that name reads as an IP address).",
+    ),
+];
+
+const PORT_FIELDS: [Field; 6] = [
+    field("day", "date", "UTC day."),
+    field("partial", "boolean", "true when the day was still incomplete (data still arriving)."),
+    field("protocol", "string", "TCP or UDP."),
+    field("port", "integer", "Destination port named by a risk of risks.csv."),
+    field("sources", "integer", "Distinct source addresses that scanned the port that day."),
+    field("packets", "integer", "Scan packets they sent to it."),
+];
 
 /// Every file of `data/`, `datapackage.json` last.
 pub fn data_files(
-    taxonomy: &Taxonomy,
     countries: &[IndicatorReport],
     asns: &[IndicatorReport],
+    details: &Details,
     summary: &Value,
-) -> Result<Vec<SiteFile>, RiskError> {
+) -> Result<(Vec<SiteFile>, Vec<Download>), RiskError> {
     let mut files = Vec::new();
     let mut resources = Vec::new();
 
     let risk_fields = [
-        Field { name: "id", kind: "integer", description: "Stable numeric id." },
-        Field { name: "slug", kind: "string", description: "Stable name used in files and pages." },
-        Field { name: "title", kind: "string", description: "Short title." },
-        Field { name: "taxonomy", kind: "string", description: "Infected, Scanning, Attacked or Combined." },
-        Field { name: "rule", kind: "string", description: "When a source counts, in words." },
-        Field { name: "unit", kind: "string", description: "What is counted." },
+        field("id", "integer", "Stable numeric id."),
+        field("slug", "string", "Stable name used in files and pages."),
+        field("title", "string", "Short title."),
+        field("taxonomy", "string", "Infected, Scanning, Attacked or Combined."),
+        field("rule", "string", "When a source counts, in words."),
+        field("unit", "string", "What is counted."),
     ];
-    let risk_rows: Vec<Map<String, Value>> = taxonomy
-        .risks()
-        .iter()
-        .map(|r| match serde_json::to_value(r) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        })
-        .collect();
-    let (mut risk_files, risk_resources) = table_files("risks", "Risk taxonomy", &risk_fields, &risk_rows)?;
+    let (_, risk_resource) = table_file("risks", "Risk taxonomy: what each risk counts", &risk_fields, &[])?;
     // The CSV published is the taxonomy file itself, byte for byte.
-    risk_files[0] = SiteFile::new("data/risks.csv", RISKS_CSV.to_string());
-    files.extend(risk_files);
-    resources.extend(risk_resources);
+    files.push(SiteFile::new("data/risks.csv", RISKS_CSV.to_string()));
+    resources.push(risk_resource);
 
     for report in countries.iter().chain(asns) {
         let stem = match report.by {
             Grouping::Country => format!("countries-{}", report.period_kind),
             Grouping::Asn => format!("asns-{}", report.period_kind),
         };
-        let title = format!("Distinct risky sources per {} and {}", report.by.name(), report.period_kind);
-        let (f, r) = table_files(&stem, &title, &indicator_fields(report.by), &report.row_values())?;
-        files.extend(f);
-        resources.extend(r);
+        let title = match report.by {
+            Grouping::Country => format!(
+                "Distinct risky sources per country and {}, with score, rank, rate per million addresses and excess",
+                report.period_kind
+            ),
+            Grouping::Asn => format!(
+                "Distinct risky sources per autonomous system and {}, with score and rank (rows with fewer than k sources suppressed)",
+                report.period_kind
+            ),
+        };
+        // AS names are published once, in asn-names.csv, not on every row.
+        let fields: Vec<Field> = indicator_fields(report.by).into_iter().filter(|f| f.name != "as_name").collect();
+        let mut rows = report.row_values();
+        for row in &mut rows {
+            row.remove("as_name");
+        }
+        let (file, resource) = table_file(&stem, &title, &fields, &rows)?;
+        files.push(file);
+        resources.push(resource);
     }
+    let names: BTreeMap<u64, &str> = asns
+        .iter()
+        .flat_map(|report| &report.rows)
+        .filter_map(|row| Some((row.area.parse::<u64>().ok()?, row.as_name.as_deref()?)))
+        .collect();
+    let name_rows: Vec<Map<String, Value>> = names
+        .iter()
+        .map(|(asn, name)| Map::from_iter([("asn".to_string(), json!(asn)), ("as_name".to_string(), json!(name))]))
+        .collect();
+    let (file, resource) = table_file(
+        "asn-names",
+        "The name of every autonomous system in the asns-* tables",
+        &ASN_NAME_FIELDS,
+        &name_rows,
+    )?;
+    files.push(file);
+    resources.push(resource);
     for report in countries {
         let stem = format!("coverage-{}", report.period_kind);
-        let title = format!("Coverage per {}: sensors and dark addresses observed", report.period_kind);
-        let (f, r) = table_files(&stem, &title, &coverage_fields(), &report.coverage_values())?;
-        files.extend(f);
-        resources.extend(r);
+        let title =
+            format!("Coverage per {}: sensors and dark addresses observed, partial periods marked", report.period_kind);
+        let (file, resource) = table_file(&stem, &title, &coverage_fields(), &report.coverage_values())?;
+        files.push(file);
+        resources.push(resource);
+    }
+    if let Some(daily) = countries.first() {
+        let title = "Distinct sources per day that scanned each port named by the risk taxonomy, and their packets";
+        let (file, resource) = table_file("ports-day", title, &PORT_FIELDS, &port_rows(details, daily))?;
+        files.push(file);
+        resources.push(resource);
     }
     let summary_text = serde_json::to_string_pretty(summary).map_err(|e| RiskError::encode("summary.json", e))?;
     files.push(SiteFile::new("data/summary.json", summary_text + "\n"));
     resources.push(json!({"name": "summary", "path": "summary.json", "profile": "data-resource", "format": "json",
         "mediatype": "application/json", "encoding": "utf-8",
-        "description": "What was counted: days, exclusions, k-suppression and how many ASN rows it removed per period length, databases."}));
+        "title": "What was counted: days, exclusions, k-suppression and how many ASN rows it removed per period length, databases, the front page's period."}));
 
     let package = json!({
         "profile": "data-package",
@@ -108,5 +181,18 @@ pub fn data_files(
     }
     let package_text = serde_json::to_string_pretty(&package).map_err(|e| RiskError::encode("datapackage.json", e))?;
     files.push(SiteFile::new("data/datapackage.json", package_text + "\n"));
-    Ok(files)
+    let mut downloads: Vec<Download> = resources
+        .iter()
+        .map(|r| Download {
+            path: format!("data/{}", r["path"].as_str().unwrap_or_default()),
+            description: r["title"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect();
+    downloads.push(Download {
+        path: "data/datapackage.json".into(),
+        description:
+            "The Frictionless Data Package: every file above, its columns, types and meaning, licence and sources."
+                .into(),
+    });
+    Ok((files, downloads))
 }

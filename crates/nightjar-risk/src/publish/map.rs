@@ -4,46 +4,24 @@
 //! only swaps attributes.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
-use serde::Deserialize;
-
-use super::html::escape;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 /// The vendored shapes (see `data/README.md`; rebuilt by `data/refresh-shapes.py`).
 const WORLD_110M: &str = include_str!("../../data/world-110m.json");
+
+/// The code that draws a page's map from the shapes and the page's values.
+const MAP_SCRIPT: &str = include_str!("map.js");
+
+/// The code of the metric switch under a map.
+const SWITCH_SCRIPT: &str = include_str!("site.js");
 
 /// ColorBrewer YlOrRd, 7 classes: light = few, dark = many.
 pub const PALETTE: [&str; 7] = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"];
 
 /// Fill of a country without a value.
 pub const NO_DATA: &str = "#e3e3e3";
-
-#[derive(Deserialize)]
-struct World {
-    view_box: [f64; 4],
-    countries: Vec<Shape>,
-}
-
-#[derive(Deserialize)]
-struct Shape {
-    iso_a2: String,
-    name: String,
-    d: String,
-}
-
-fn world() -> World {
-    serde_json::from_str(WORLD_110M).expect("data/world-110m.json is valid (checked by this crate's tests)")
-}
-
-/// Country names from the shapes file, by ISO alpha-2 code (for page titles).
-pub fn country_names() -> BTreeMap<String, String> {
-    let mut names = BTreeMap::new();
-    for shape in world().countries {
-        names.entry(shape.iso_a2).or_insert(shape.name);
-    }
-    names
-}
 
 /// The metrics a map can show.
 pub const METRICS: [(&str, &str); 4] = [
@@ -136,89 +114,128 @@ fn format_value(value: f64, metric: &str) -> String {
     }
 }
 
-/// The map (SVG) and its legends, coloured by `count`; every path carries the
-/// fills of the other metrics for the page's switch. `link` gives the page
-/// of a country code.
-pub fn choropleth(values: &BTreeMap<String, MapValues>, title: &str, link: impl Fn(&str) -> String) -> String {
-    let world = world();
-    let classes: Vec<(&str, Option<Classes>)> = METRICS
+/// One metric of the switch.
+#[derive(Serialize)]
+pub struct MetricView {
+    key: &'static str,
+    label: &'static str,
+}
+
+/// One class of a legend: its colour and lower bound.
+#[derive(Serialize)]
+pub struct Swatch {
+    colour: &'static str,
+    label: String,
+}
+
+/// The legend of one metric.
+#[derive(Serialize)]
+pub struct LegendView {
+    metric: &'static str,
+    label: &'static str,
+    swatches: Vec<Swatch>,
+}
+
+/// What a page's map section shows: the metric switch, the values the shared map script draws
+/// (`values`, embedded in the page as JSON), and one legend per metric.
+#[derive(Serialize)]
+pub struct MapView {
+    title: String,
+    metrics: Vec<MetricView>,
+    values: Value,
+    legends: Vec<LegendView>,
+    no_data: &'static str,
+}
+
+/// The map of `values` (by country code), coloured by count first; every country carries the
+/// classes of the other metrics for the page's switch. `link` tells whether a country code has
+/// a page (`country-<CC>.html`).
+pub fn map_view(values: &BTreeMap<String, MapValues>, title: &str, link: impl Fn(&str) -> Option<String>) -> MapView {
+    let classes: Vec<(&'static str, Option<Classes>)> = METRICS
         .iter()
         .map(|(metric, _)| {
             let all: Vec<f64> = values.values().filter_map(|v| v.get(metric)).collect();
             (*metric, Classes::new(&all, scale_of(metric)))
         })
         .collect();
-    let [x, y, w, h] = world.view_box;
-    let mut svg = format!(
-        "<svg class=\"map\" role=\"img\" aria-label=\"{}\" viewBox=\"{x} {y} {w} {h}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
-        escape(title)
-    );
-    let _ = writeln!(svg, "<title>{}</title>", escape(title));
-    for shape in &world.countries {
-        let value = values.get(&shape.iso_a2);
-        let mut fills = String::new();
-        let mut default_fill = NO_DATA.to_string();
+    // Per country, compactly: [sources, has a page (1/0), then the palette class of each metric
+    // or null for no data].
+    let mut countries = Map::new();
+    for (code, value) in values {
+        let mut cells = vec![json!(value.count.round() as u64), json!(u8::from(link(code).is_some()))];
         for (metric, class) in &classes {
-            let fill = match (value.and_then(|v| v.get(metric)), class) {
+            let class_of = match (value.get(metric), class) {
                 (Some(v), Some(c)) if v.is_finite() && (v > 0.0 || matches!(c.scale, Scale::Linear)) => {
-                    PALETTE[c.class_of(v)].to_string()
+                    json!(c.class_of(v))
                 }
-                _ => NO_DATA.to_string(),
+                _ => Value::Null,
             };
-            if *metric == "count" {
-                default_fill = fill.clone();
-            }
-            let _ = write!(fills, " data-fill-{metric}=\"{fill}\"");
+            cells.push(class_of);
         }
-        let tip = match value {
-            Some(v) => format!(
-                "{}: {} {}",
-                shape.name,
-                format_value(v.count, "count"),
-                if v.count == 1.0 { "source" } else { "sources" }
-            ),
-            None => format!("{}: no sources observed", shape.name),
-        };
-        let body = format!(
-            "<path d=\"{}\" fill=\"{default_fill}\" data-country=\"{}\"{fills}><title>{}</title></path>",
-            shape.d,
-            escape(&shape.iso_a2),
-            escape(&tip)
-        );
-        if value.is_some() {
-            let _ = writeln!(svg, "<a href=\"{}\">{body}</a>", escape(&link(&shape.iso_a2)));
-        } else {
-            let _ = writeln!(svg, "{body}");
-        }
+        countries.insert(code.clone(), Value::Array(cells));
     }
-    svg.push_str("</svg>\n");
-    for (metric, class) in &classes {
-        svg.push_str(&legend(metric, class.as_ref()));
+    MapView {
+        title: title.to_string(),
+        metrics: METRICS.iter().map(|(key, label)| MetricView { key, label }).collect(),
+        values: json!({
+            "title": title,
+            "metrics": METRICS.iter().map(|(key, _)| *key).collect::<Vec<_>>(),
+            "palette": PALETTE,
+            "no_data": NO_DATA,
+            "countries": countries,
+        }),
+        legends: classes.iter().map(|(metric, class)| legend(metric, class.as_ref())).collect(),
+        no_data: NO_DATA,
     }
-    svg
 }
 
-fn legend(metric: &str, classes: Option<&Classes>) -> String {
+/// The shared map script (`assets/map.js`): the shapes, the code that draws a page's map, and
+/// the metric switch.
+pub fn map_asset() -> String {
+    format!(
+        "// Natural Earth 1:110m countries (public domain), pre-projected (Equal Earth).\nvar NIGHTJAR_WORLD = {};\n{}{}",
+        WORLD_110M.trim(),
+        MAP_SCRIPT,
+        SWITCH_SCRIPT
+    )
+}
+
+fn legend(metric: &'static str, classes: Option<&Classes>) -> LegendView {
     let label = METRICS.iter().find(|(m, _)| *m == metric).map(|(_, l)| *l).unwrap_or(metric);
-    let hidden = if metric == "count" { "" } else { " hidden" };
-    let mut html =
-        format!("<div class=\"legend\" data-legend=\"{metric}\"{hidden}><span class=\"legend-title\">{label}</span>");
-    if let Some(c) = classes {
-        for (i, colour) in PALETTE.iter().enumerate() {
-            let _ = write!(
-                html,
-                "<span class=\"swatch\"><i style=\"background:{colour}\"></i>{}</span>",
-                escape(&format!("≥ {}", format_value(c.bound(i), metric)))
-            );
-        }
-    }
-    let _ = writeln!(html, "<span class=\"swatch\"><i style=\"background:{NO_DATA}\"></i>no data</span></div>");
-    html
+    let swatches = classes
+        .map(|c| {
+            PALETTE
+                .iter()
+                .enumerate()
+                .map(|(i, colour)| Swatch { colour, label: format!("≥ {}", format_value(c.bound(i), metric)) })
+                .collect()
+        })
+        .unwrap_or_default();
+    LegendView { metric, label, swatches }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
+
     use super::*;
+
+    #[derive(Deserialize)]
+    struct World {
+        view_box: [f64; 4],
+        countries: Vec<Shape>,
+    }
+
+    #[derive(Deserialize)]
+    struct Shape {
+        iso_a2: String,
+        name: String,
+        d: String,
+    }
+
+    fn world() -> World {
+        serde_json::from_str(WORLD_110M).expect("data/world-110m.json is valid (checked by this crate's tests)")
+    }
 
     #[test]
     fn the_vendored_shapes_parse_and_name_many_countries() {
@@ -227,7 +244,15 @@ mod tests {
         for code in ["JP", "US", "BR", "FR", "NO", "XK"] {
             assert!(world.countries.iter().any(|c| c.iso_a2 == code), "{code} has a shape");
         }
-        assert!(world.countries.iter().all(|c| c.d.starts_with('M') && c.iso_a2.len() == 2));
+        assert!(world.countries.iter().all(|c| c.d.starts_with('M') && c.iso_a2.len() == 2 && !c.name.is_empty()));
+        assert!(world.view_box[2] > 0.0 && world.view_box[3] > 0.0);
+        let unnamed: Vec<&str> = world
+            .countries
+            .iter()
+            .map(|c| c.iso_a2.as_str())
+            .filter(|code| !super::super::countries::is_country(code))
+            .collect();
+        assert!(unnamed.is_empty(), "map shapes without a country of their own: {unnamed:?}");
     }
 
     #[test]
@@ -243,9 +268,22 @@ mod tests {
     fn countries_with_values_are_filled_and_linked() {
         let mut values = BTreeMap::new();
         values.insert("JP".to_string(), MapValues { count: 10.0, score: 100.0, rate: Some(0.1), excess: None });
-        let svg = choropleth(&values, "test", |cc| format!("country-{cc}.html"));
-        assert!(svg.contains("<a href=\"country-JP.html\"><path"));
-        assert!(svg.contains(&format!("fill=\"{}\" data-country=\"JP\"", PALETTE[6])));
-        assert!(svg.contains(&format!("fill=\"{NO_DATA}\" data-country=\"FR\"")));
+        values.insert("AP".to_string(), MapValues { count: 3.0, score: 47.7, rate: None, excess: None });
+        let view = map_view(&values, "test", |cc| (cc != "AP").then(|| format!("country-{cc}.html")));
+        let jp = &view.values["countries"]["JP"];
+        assert_eq!(jp, &json!([10, 1, 6, 6, 6, null]), "linked, darkest class, no excess");
+        assert_eq!(view.values["countries"]["AP"][1], 0, "a regional code has no page");
+        assert_eq!(view.values["palette"][6], PALETTE[6]);
+        assert_eq!(view.legends.len(), METRICS.len());
+    }
+
+    #[test]
+    fn the_shared_asset_holds_the_shapes_and_the_drawing_code() {
+        let asset = map_asset();
+        let json =
+            asset.split_once("var NIGHTJAR_WORLD = ").and_then(|(_, rest)| rest.split_once(";\n")).map(|(j, _)| j);
+        let world: World = serde_json::from_str(json.expect("the shapes")).expect("valid shapes");
+        assert!(world.countries.len() > 150);
+        assert!(asset.contains("data-map-values"));
     }
 }

@@ -1,25 +1,35 @@
 //! `nightjar publish`: the static statistics site and its open data.
 //!
 //! ```text
-//! OUT/index.html            map and ranking of the headline risk and period, count/score/rate/excess switch
+//! OUT/index.html            map and ranking of the headline risk and latest complete period, count/score/rate/excess switch
 //! OUT/risks.html            the taxonomy; OUT/risk-<slug>.html: map, top countries, top ASNs
-//! OUT/countries.html        every country; OUT/country-<CC>.html: its risks and daily series
-//! OUT/data/                 CSV + JSON per table and period length, risks, coverage, summary, datapackage.json
+//! OUT/countries.html        every country; OUT/country-<CC>.html: its risks, top ASNs and ports, daily series
+//! OUT/ports.html            the risk ports; OUT/port-<tcp|udp>-<N>.html: its daily history, top countries
+//! OUT/methods.html          how the numbers are made; OUT/downloads.html: the open data, licence, citation
+//! OUT/assets/map.js         the world's shapes, the code that draws a page's map and its metric switch
+//! OUT/assets/site.css       the one stylesheet
+//! OUT/data/                 CSV per table and period length, risks, coverage, port history, summary, datapackage.json
 //! ```
 //!
-//! Everything is inline (CSS, script, SVG map and charts): the site opens
-//! from disk and requests nothing. AS names from the ASN database that read as
-//! an address are shown as `AS<number>` (counted in `data/summary.json` and on
-//! the risk pages). Before anything is written, every file is checked for text
-//! that reads as an IP address; one found fails the publish.
+//! Pages are minijinja templates (`templates/`, auto-escaped), with their charts inline; the only
+//! files a page loads are the stylesheet and (pages with a map) the shared map script, from the
+//! site itself: the site opens from disk and requests nothing elsewhere. A period that covers fewer days than it has
+//! is labelled with its days and marked partial; the front page shows the latest complete period
+//! of its length when there is one. AS names from the ASN database that read as an address are
+//! shown as `AS<number>` (counted in `data/summary.json` and on the risk pages). Before anything
+//! is written, every file is checked for text that reads as an IP address; one found fails the
+//! publish.
 
 mod chart;
+mod countries;
 mod data;
-mod html;
+mod detail;
 mod map;
 mod pages;
+mod ports;
 mod privacy;
 mod redact;
+mod render;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -29,11 +39,12 @@ use datafusion::prelude::SessionContext;
 use serde_json::{Value, json};
 
 use crate::error::RiskError;
-use crate::period::PeriodKind;
-use crate::report::{AddressSpace, IndicatorReport};
+use crate::period::{PeriodKind, describe_period};
+use crate::report::{AddressSpace, Coverage, IndicatorReport};
 use crate::sql::{Exclusions, Grouping, IndicatorQuery};
 use crate::taxonomy::{Risk, Taxonomy};
 
+pub use countries::{is_country, known_name};
 pub use privacy::find_address;
 pub use redact::redact_address_like_as_names;
 
@@ -44,7 +55,8 @@ pub struct PublishOptions {
     pub from: NaiveDate,
     /// Last day (UTC) of the data published.
     pub to: NaiveDate,
-    /// The period length of the index map and tables (its latest period with data is shown).
+    /// The period length of the index map and tables (its latest complete period with data is
+    /// shown; the latest partial one when none is complete).
     pub headline_period: PeriodKind,
     /// The risk of the index map.
     pub headline_risk: String,
@@ -71,16 +83,6 @@ impl SourceVersion {
     pub fn to_json(&self) -> Value {
         json!({"table_version": self.version, "committed_at": self.committed_at})
     }
-
-    /// One sentence for the pages' footer.
-    fn footer_line(&self) -> String {
-        let when = self.committed_at.as_deref().map(|t| format!(", committed {t}")).unwrap_or_default();
-        format!(
-            "<p>Computed from version {} of the dataset's table{when}; \
-             <code>nightjar publish --as-of {}</code> recomputes every number.</p>",
-            self.version, self.version
-        )
-    }
 }
 
 /// What [`publish`] wrote.
@@ -90,17 +92,19 @@ pub struct PublishSummary {
     pub files: usize,
     /// Countries with a page.
     pub countries: usize,
-    /// The headline period's label.
+    /// The headline period's label, with its days when partial.
     pub headline: String,
+    /// Whether the headline period is partial (no complete period of its length has data).
+    pub headline_partial: bool,
     /// ASN rows suppressed over every published ASN table.
     pub suppressed_asn_rows: u64,
     /// ASes whose name from the ASN database read as an address, shown as `AS<number>` instead.
     pub redacted_as_names: usize,
 }
 
-/// How many steps [`publish_with_progress`] reports: two tables per period length, the pages,
-/// the privacy check and the writing of the files.
-pub const PUBLISH_STEPS: u64 = 2 * PeriodKind::ALL.len() as u64 + 3;
+/// How many steps [`publish_with_progress`] reports: two tables per period length, the country
+/// and port details, the pages, the privacy check and the writing of the files.
+pub const PUBLISH_STEPS: u64 = 2 * PeriodKind::ALL.len() as u64 + 4;
 
 /// One file of the site, by its path relative to the output folder.
 #[derive(Clone, Debug)]
@@ -117,9 +121,11 @@ impl SiteFile {
 
 /// Everything the pages are drawn from.
 pub(crate) struct Site<'a> {
+    renderer: &'a render::Renderer,
     taxonomy: &'a Taxonomy,
     headline_risk: &'a Risk,
-    headline: String,
+    /// The front page's period.
+    headline: Coverage,
     headline_countries: &'a IndicatorReport,
     headline_asns: &'a IndicatorReport,
     daily_countries: &'a IndicatorReport,
@@ -129,6 +135,12 @@ pub(crate) struct Site<'a> {
     suppressed: HashMap<(String, String), u64>,
     /// ASes whose name was redacted because it read as an address.
     redacted_as_names: usize,
+    /// Each country's top ASes and ports, each risk port's history.
+    details: &'a detail::Details,
+    /// The ports of the taxonomy, each with a page.
+    ports: Vec<ports::RiskPort>,
+    /// The table version the site was computed from.
+    source: Option<&'a SourceVersion>,
 }
 
 /// Compute every table on `ctx` (a `packets` table registered) and write the site into `out_dir`.
@@ -177,19 +189,26 @@ pub async fn publish_with_progress(
         asn.suppress(options.k);
         asns.push(asn);
     }
-    let redacted = redact_address_like_as_names(&mut asns);
+    let mut redacted = redact_address_like_as_names(&mut asns);
     let position = |kind: PeriodKind| PeriodKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
     let headline_countries = &countries[position(options.headline_period)];
     let headline_asns = &asns[position(options.headline_period)];
-    // The latest period with any packet; the last period when none has.
-    let headline = headline_countries
-        .coverage
-        .iter()
-        .rev()
-        .find(|c| c.sensors > 0)
-        .or(headline_countries.coverage.last())
-        .map(|c| c.period.clone())
-        .unwrap_or_default();
+    let Some(headline) = headline_countries.latest_complete_period().cloned() else {
+        return Err(RiskError::EmptyRange { from: options.from, to: options.to });
+    };
+    let headline_label = describe_period(&headline.period, headline.first_day, headline.last_day, headline.partial);
+    on_step("country and port details");
+    let risk_ports = ports::risk_ports();
+    let details = detail::Details::compute(
+        ctx,
+        (headline.first_day, headline.last_day),
+        (options.from, options.to),
+        options.exclusions,
+        &risk_ports,
+        options.k,
+    )
+    .await?;
+    redacted.extend(details.redacted_asns.iter().copied());
     let suppressed_total: u64 = asns.iter().map(|a| a.suppressed_rows).sum();
     let summary = json!({
         "from": options.from.to_string(),
@@ -203,10 +222,14 @@ pub async fn publish_with_progress(
         "as_names_redacted_note": "AS names from the ASN database that read as an IP address are shown as AS<number>.",
         "as_names_redacted_asns": redacted.iter().collect::<Vec<_>>(),
         "country_database": format!("iptoasn-country {}", nightjar_geo::EMBEDDED_COUNTRY_DB_VERSION),
-        "headline": {"period": headline, "risk": headline_risk.slug},
+        "headline": {"period": headline.period, "first_day": headline.first_day.to_string(),
+                     "last_day": headline.last_day.to_string(), "partial": headline.partial, "risk": headline_risk.slug},
+        "min_addresses_for_rate": crate::report::MIN_ADDRESSES_FOR_RATE,
         "source": options.source.as_ref().map(SourceVersion::to_json),
     });
+    let renderer = render::Renderer::new(options.source.as_ref())?;
     let site = Site {
+        renderer: &renderer,
         taxonomy,
         headline_risk,
         headline: headline.clone(),
@@ -217,17 +240,18 @@ pub async fn publish_with_progress(
         suppressed_total,
         suppressed,
         redacted_as_names: redacted.len(),
+        details: &details,
+        ports: risk_ports,
+        source: options.source.as_ref(),
     };
     on_step("pages");
-    let mut files = site.pages();
-    if let Some(source) = &options.source {
-        let line = source.footer_line();
-        for file in files.iter_mut().filter(|f| f.path.ends_with(".html")) {
-            file.content = file.content.replacen("</footer>", &format!("{line}</footer>"), 1);
-        }
-    }
+    let mut files = site.pages()?;
+    files.push(SiteFile::new("assets/map.js", map::map_asset()));
+    files.push(SiteFile::new("assets/site.css", include_str!("site.css").to_string()));
     let country_pages = files.iter().filter(|f| f.path.starts_with("country-")).count();
-    files.extend(data::data_files(taxonomy, &countries, &asns, &summary)?);
+    let (data_files, downloads) = data::data_files(&countries, &asns, &details, &summary)?;
+    files.push(site.downloads_page(&downloads, &data_files)?);
+    files.extend(data_files);
     on_step("privacy check");
     for file in &files {
         if let Some(found) = find_address(&file.content) {
@@ -245,7 +269,8 @@ pub async fn publish_with_progress(
     Ok(PublishSummary {
         files: files.len(),
         countries: country_pages,
-        headline,
+        headline: headline_label,
+        headline_partial: headline.partial,
         suppressed_asn_rows: suppressed_total,
         redacted_as_names: redacted.len(),
     })

@@ -43,6 +43,7 @@ mod tests {
             period: "2026-11".into(),
             first_day: day,
             last_day: day,
+            partial: false,
             area: asn.into(),
             as_name: Some(name.into()),
             risk: "any".into(),
@@ -67,6 +68,7 @@ mod tests {
             rows,
             suppression_k: None,
             suppressed_rows: 0,
+            last_day_incomplete: false,
         };
         let mut reports = vec![
             report(vec![row("64500", "203.31.164.0/23"), row("64501", "Example Transit 2.0")]),

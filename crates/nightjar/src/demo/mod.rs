@@ -111,17 +111,24 @@ async fn run_async(args: DemoArgs) -> Result<()> {
     let (first, last) = resolve_days(&engine, None, None).await?;
     let taxonomy = Taxonomy::embedded();
     let space = address_space(None)?;
-    let query = IndicatorQuery {
+    let any = taxonomy.get("any")?.clone();
+    let query = |day| IndicatorQuery {
         kind: PeriodKind::Day,
-        from: last,
-        to: last,
+        from: day,
+        to: day,
         by: Grouping::Country,
-        risks: vec![taxonomy.get("any")?.clone()],
+        risks: vec![any.clone()],
         exclusions: Exclusions::default(),
     };
-    let mut report = IndicatorReport::compute(engine.context(), &query, &taxonomy, &space).await?;
+    let mut day = last;
+    let mut report = IndicatorReport::compute(engine.context(), &query(day), &taxonomy, &space).await?;
+    // Today is still receiving packets: show the latest complete day instead, when there is one.
+    if let Some(before) = day.pred_opt().filter(|before| report.last_day_incomplete && *before >= first) {
+        day = before;
+        report = IndicatorReport::compute(engine.context(), &query(day), &taxonomy, &space).await?;
+    }
     report.rows.retain(|row| row.rank <= 10);
-    done(bar, format!("risk \"any\" on {last}, the ten highest-ranked countries:"));
+    done(bar, format!("risk \"any\" on {day}, the ten highest-ranked countries:"));
     println!("\n{}", report.to_text());
 
     let bar = step(5, "publishing the statistics site");
