@@ -22,16 +22,22 @@ const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 const DEB_VAR: &str = "NIGHTJAR_SENSOR_DEB";
 const TEST: &str = "sensor_package::dpkg_installs_a_working_sensor_and_purge_removes_its_spool";
 
+/// The package, and the system user it makes for the service.
 const PACKAGE: &str = "nightjar-sensor";
-const USER: &str = "nightjar-sensor";
+const USER: &str = PACKAGE;
+
+/// What it installs (INSTALL.md's table), and what the test puts beside the configuration as
+/// the operator would (token, CA certificate).
 const BINARY: &str = "/usr/bin/nightjar-sensor";
-const CONFIG: &str = "/etc/nightjar/sensor.toml";
 const CONFIG_DIR: &str = "/etc/nightjar";
-const STATE_DIR: &str = "/var/lib/nightjar-sensor";
-const SPOOL: &str = "/var/lib/nightjar-sensor/spool";
-/// What the test puts beside the configuration, as the operator would.
+const CONFIG: &str = "/etc/nightjar/sensor.toml";
 const TOKEN: &str = "/etc/nightjar/sensor.token";
 const CA: &str = "/etc/nightjar/collector-ca.pem";
+/// The spool's folder (the sensor makes `spool/` in it at its first start).
+const STATE_DIR: &str = "/var/lib/nightjar-sensor";
+const SPOOL: &str = "/var/lib/nightjar-sensor/spool";
+
+/// The id the collector knows the installed sensor by.
 const SENSOR_ID: &str = "partner-pkg";
 
 /// Run `program args` to completion; its output.

@@ -107,15 +107,23 @@ fn next_seq(spool: &Path) -> u64 {
     text.trim().parse().unwrap_or_else(|_| panic!("next-seq holds `{text}`"))
 }
 
+/// `dir/collector.toml` for a collector that will listen on the port `reserved` keeps free, and
+/// knows `sensor` (whose token goes to `dir/sensor.token`).
+fn collector_for(dir: &Path, sensor: &str, reserved: &ReservedPort) -> PathBuf {
+    let config = dir.join("collector.toml");
+    let listen = format!("127.0.0.1:{}", reserved.port());
+    std::fs::write(&config, conservation::collector_toml(&listen, 0)).unwrap();
+    conservation::add_sensor(NIGHTJAR, &config, sensor, &dir.join("sensor.token"));
+    config
+}
+
 /// The old build spools the first traffic with the collector down and is stopped; the new one
 /// spools the second with the collector still down, then the collector starts.
 fn upgrade(old: &Build, new: &Build, sensor: &str) {
     let dir = tempfile::tempdir().unwrap();
+    // The collector starts late, on this port; the reservation keeps it free meanwhile.
     let reserved = ReservedPort::loopback();
-    let port = reserved.port();
-    let collector_config = dir.path().join("collector.toml");
-    std::fs::write(&collector_config, conservation::collector_toml(&format!("127.0.0.1:{port}"), 0)).unwrap();
-    conservation::add_sensor(NIGHTJAR, &collector_config, sensor, &dir.path().join("sensor.token"));
+    let collector_config = collector_for(dir.path(), sensor, &reserved);
 
     // Two stretches of traffic: before the stop, and while the new build starts.
     let (capture, mut before) = make_capture(dir.path(), "interface.pcap", 2_000, 41, 30);
@@ -126,7 +134,7 @@ fn upgrade(old: &Build, new: &Build, sensor: &str) {
         *expected.entry(key).or_insert(0) += count;
     }
     let spool = dir.path().join("spool");
-    let url = format!("http://127.0.0.1:{port}");
+    let url = format!("http://127.0.0.1:{}", reserved.port());
     let setup =
         SensorSetup { id: sensor, url: &url, pcap: &capture, pace: "fast", uplink: "", spool_dir: &spool, spool: "" };
     let config = conservation::write_sensor_config(dir.path(), &setup);

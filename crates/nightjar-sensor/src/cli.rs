@@ -79,6 +79,7 @@ pub fn run(args: &SensorArgs) -> Result<(), CliError> {
     if args.check {
         return check(&config, args);
     }
+    keep_freed_memory_small();
     let runtime = nightjar_ops::runtime("nj-sensor", Some(2)).map_err(CliError::Runtime)?;
     runtime.block_on(async {
         let sensor = Sensor::build(config).map_err(|source| CliError::Build { path: args.config.clone(), source })?;
@@ -86,6 +87,22 @@ pub fn run(args: &SensorArgs) -> Result<(), CliError> {
         print!("{}", snapshot.summary());
         Ok(())
     })
+}
+
+/// A running sensor builds a batch of up to `batch.max_rows` records, encodes and compresses it,
+/// then frees it, second after second, on several threads. glibc's allocator would keep the freed
+/// buffers per thread (an arena each) and raise its mmap threshold after every large free, so the
+/// resident memory of a busy sensor crept up for minutes after each burst. Large buffers are
+/// mapped and unmapped instead, and two arenas serve all threads: the memory a burst took goes
+/// back to the system once the batch is spooled.
+fn keep_freed_memory_small() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets glibc allocator parameters; it is called before the runtime's
+    // threads exist, and both values are within the ranges glibc documents.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 /// `--check`: one line per check on stdout, as each finishes.
