@@ -38,11 +38,14 @@ fn printed_token(what: &str, output: Output) -> String {
     String::from_utf8(output.stdout).expect("the token is UTF-8").trim().to_string()
 }
 
-fn collector_config(dir: &Path) -> std::path::PathBuf {
+/// A collector over `dir` on a loopback port: its config's path (as text, for the
+/// commands' arguments) and the running server.
+fn start_collector(dir: &Path) -> (String, CollectorProcess) {
     let config = dir.join("collector.toml");
     std::fs::write(&config, "listen = \"127.0.0.1:0\"\ndataset_dir = \"data\"\nstate_dir = \"state\"\n")
         .expect("the config is written");
-    config
+    let server = CollectorProcess::start(NIGHTJAR, &config);
+    (config.to_str().expect("UTF-8 path").to_string(), server)
 }
 
 /// The HTTP status the running collector answers a heartbeat from `sensor` carrying `token` with.
@@ -73,9 +76,8 @@ fn client_runtime() -> (tokio::runtime::Runtime, reqwest::Client) {
 
 fn thirty_concurrent_add_sensor_commands_all_issue_working_tokens() {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let config = collector_config(dir.path());
-    let config = config.to_str().expect("UTF-8 path");
-    let server = CollectorProcess::start(NIGHTJAR, Path::new(config));
+    let (config, server) = start_collector(dir.path());
+    let config = config.as_str();
     let (runtime, http) = client_runtime();
 
     let names: Vec<String> = (0..CONCURRENT).map(|i| format!("sensor-{i:02}")).collect();
@@ -103,9 +105,8 @@ fn thirty_concurrent_add_sensor_commands_all_issue_working_tokens() {
 
 fn revoke_sensor_racing_with_add_sensor_is_never_lost() {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let config = collector_config(dir.path());
-    let config = config.to_str().expect("UTF-8 path");
-    let server = CollectorProcess::start(NIGHTJAR, Path::new(config));
+    let (config, server) = start_collector(dir.path());
+    let config = config.as_str();
     let (runtime, http) = client_runtime();
 
     let mut revoked = Vec::new();
