@@ -61,15 +61,19 @@ fn address_like(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn publish(data: &Path, out: &Path) -> String {
-    nightjar(&["publish", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "week"])
+/// The realistic dataset in `work/dataset`, published per week into `work/site`: the dataset,
+/// the site and what publish printed.
+fn published(work: &Path) -> (PathBuf, PathBuf, String) {
+    let data = dataset(work);
+    let site = work.join("site");
+    let printed =
+        nightjar(&["publish", "--data", data.to_str().unwrap(), "--out", site.to_str().unwrap(), "--period", "week"]);
+    (data, site, printed)
 }
 
 fn published_files_hold_no_address_and_are_described_by_the_datapackage() {
     let work = tempfile::tempdir().unwrap();
-    let data = dataset(work.path());
-    let site = work.path().join("site");
-    let summary = publish(&data, &site);
+    let (data, site, summary) = published(work.path());
     assert!(summary.contains("ASN rows suppressed (fewer than 3 sources):"), "{summary}");
 
     let addresses = dataset_addresses(&data);
@@ -207,9 +211,7 @@ fn browse(reader: &str, site: &Path, chromium: &Path, pages: &[&str]) -> Value {
 fn the_site_renders_in_headless_chromium_without_leaving_the_page() -> Result<(), Skipped> {
     let chromium = browser_available()?;
     let work = tempfile::tempdir().unwrap();
-    let data = dataset(work.path());
-    let site = work.path().join("site");
-    publish(&data, &site);
+    let (_, site, _) = published(work.path());
     let seen = browse("site_check.py", &site, &chromium, &[]);
 
     assert_eq!(seen["left_the_page"], Value::Array(vec![]), "requests left the page: {seen}");
@@ -251,9 +253,7 @@ fn the_site_renders_in_headless_chromium_without_leaving_the_page() -> Result<()
 fn the_site_reads_on_a_phone_without_sideways_scrolling() -> Result<(), Skipped> {
     let chromium = browser_available()?;
     let work = tempfile::tempdir().unwrap();
-    let data = dataset(work.path());
-    let site = work.path().join("site");
-    publish(&data, &site);
+    let (_, site, _) = published(work.path());
     let country = files_under(&site)
         .iter()
         .filter_map(|f| f.file_name()?.to_str().map(str::to_string))

@@ -48,7 +48,9 @@ pub struct RiskArgs {
     #[arg(long, default_value_t = 3, value_name = "K")]
     pub k: u64,
     /// Output format: `table`, `csv`, `json` (one document: period, exclusions, coverage, rows)
-    /// or `jsonl` (one JSON object per row).
+    /// or `jsonl` (one JSON object per row). Every row and coverage line gives its period's
+    /// first_day and last_day and whether it is partial (fewer days than the calendar period,
+    /// or a last day still incomplete).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Print the indicator and coverage SQL instead of running them.

@@ -165,7 +165,7 @@ pub fn data_files(
         "profile": "data-package",
         "name": "nightjar-risk-indicators",
         "title": "Nightjar per-country and per-ASN risk indicators from darknet traffic",
-        "description": "Distinct source addresses per country (and per autonomous system) and period that sent a darknet traffic showing each risk of risks.csv, with score (100 × ln(count)/ln(max)), competition rank, rate per million IPv4 addresses and excess (standard score of the residual of ln(count) on ln(addresses)). ASN rows with fewer than k sources are suppressed (see summary.json). No IP address is published.",
+        "description": "Distinct source addresses per country (and per autonomous system) and period that sent a darknet traffic showing each risk of risks.csv, with score (100 × ln(count)/ln(max)), competition rank, rate per million IPv4 addresses (only for countries of at least 1,000,000 addresses) and excess (standard score of the residual of ln(count) on ln(addresses)). Each row gives the days its period counts and whether the period is partial. ASN rows with fewer than k sources are suppressed (see summary.json); AS names are in asn-names.csv. No IP address is published.",
         "licenses": [{"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/", "title": "Creative Commons Attribution 4.0 (the ASN data it is derived from requires attribution)"}],
         "sources": [
             {"title": "Nightjar darknet sensors"},

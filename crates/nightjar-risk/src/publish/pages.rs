@@ -469,4 +469,12 @@ mod tests {
         assert_eq!(country_page("AP"), None);
         assert_eq!(country_page("HK").as_deref(), Some("country-HK.html"));
     }
+
+    #[test]
+    fn the_published_column_description_states_the_minimum_address_space() {
+        let minimum = thousands(MIN_ADDRESSES_FOR_RATE);
+        let fields = crate::output::indicator_fields(crate::sql::Grouping::Country);
+        let rate = fields.iter().find(|f| f.name == "rate_per_million").expect("a rate column");
+        assert!(rate.description.contains(&minimum), "{}", rate.description);
+    }
 }
