@@ -6,8 +6,9 @@
 //! edited as INSTALL.md says, `nightjar-sensor --check` run as the sensor's
 //! user reports every check against a real collector over TLS; the installed
 //! binary, run as the unit runs it (that user, `CAP_NET_RAW` only), captures
-//! on loopback and uploads. `dpkg -r` keeps the spool and the configuration,
-//! `dpkg -P` removes both. The test purges the package at the end.
+//! on loopback and uploads. Installing the package again (dpkg's upgrade path)
+//! and `dpkg -r` keep the spool and the edited configuration, `dpkg -P`
+//! removes both. The test purges the package at the end.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -275,6 +276,13 @@ fn dpkg_installs_a_working_sensor_and_purge_removes_its_spool() -> Result<(), Sk
     let spool = contents(Path::new(SPOOL));
     let next_seq = std::fs::read_to_string(Path::new(SPOOL).join("next-seq")).unwrap();
     assert!(next_seq.trim().parse::<u64>().unwrap() >= 2, "a batch was numbered: next-seq {next_seq}");
+
+    // Installing the package again takes dpkg's upgrade path (old prerm, new postinst): the
+    // spool, its owner and the edited configuration stay as they were.
+    succeed("dpkg", &["-i", &deb.display().to_string()]);
+    assert_eq!(contents(Path::new(SPOOL)), spool, "an upgrade keeps the spool as it was");
+    assert_eq!(owner_and_mode(STATE_DIR), (uid, gid, 0o700));
+    assert!(std::fs::read_to_string(CONFIG).unwrap().contains(SENSOR_ID), "an upgrade keeps the edited configuration");
 
     // Removal keeps the spool and the configuration; the binary goes.
     succeed("dpkg", &["-r", PACKAGE]);
