@@ -33,6 +33,7 @@ mod sql_cli;
 mod sql_limits;
 mod sql_object_store;
 mod support;
+mod table_failover_kill;
 mod token_stores;
 mod tool_captures;
 mod tool_fingerprints;
@@ -68,6 +69,7 @@ fn main() -> std::process::ExitCode {
         sql_cli::tests(),
         sql_limits::tests(),
         sql_object_store::tests(),
+        table_failover_kill::tests(),
         token_stores::tests(),
         tool_captures::tests(),
         tool_fingerprints::tests(),

@@ -5,62 +5,26 @@
 //! Needs `python3` with `moto[server]` (and its boto3); reported ignored without them unless
 //! `NIGHTJAR_SYSTEM_TESTS=require`.
 
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use nightjar_test_kit::fixture;
-use nightjar_test_kit::ports::ReservedPort;
-use nightjar_test_kit::prereq::{self, Skipped};
+use nightjar_test_kit::prereq::Skipped;
+
+use crate::support::s3::{BUCKET, S3Server};
 
 const NIGHTJAR: &str = env!("CARGO_BIN_EXE_nightjar");
 
-/// The S3 server, stopped when dropped.
-struct S3Server(Child);
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_s3() -> (S3Server, String) {
-    // moto binds with SO_REUSEADDR beside the reservation, which keeps the port ours until then.
-    let reserved = ReservedPort::loopback();
-    let port = reserved.port();
-    let child = Command::new("python3")
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto's S3 server starts");
-    let server = S3Server(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the S3 server did not listen on port {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    drop(reserved);
-    (server, format!("http://127.0.0.1:{port}"))
-}
-
 /// `nightjar sql --format csv -c SQL` over the uploaded dataset, with the server's endpoint and credentials.
-fn sql_over_s3(endpoint: &str, sql: &str) -> std::process::Output {
+fn sql_over_s3(s3: &S3Server, sql: &str) -> std::process::Output {
     Command::new(NIGHTJAR)
-        .args(["sql", "--data", "s3://nightjar/telescope/data", "--format", "csv", "-c", sql])
-        .env("AWS_ENDPOINT", endpoint)
-        .env("AWS_ALLOW_HTTP", "true")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
+        .args(["sql", "--data", &format!("s3://{BUCKET}/telescope/data"), "--format", "csv", "-c", sql])
+        .envs(s3.env())
         .output()
         .expect("nightjar sql runs")
 }
 
 fn sql_reads_the_dataset_from_s3_compatible_storage() -> Result<(), Skipped> {
-    prereq::python_imports("sql_object_store", "moto.server, boto3", "pip install 'moto[server]'")?;
     let local = tempfile::tempdir().expect("temporary folder");
     fixture::write(local.path());
     // A file a writer has not finished: readers never see `_inprogress/`.
@@ -74,17 +38,17 @@ fn sql_reads_the_dataset_from_s3_compatible_storage() -> Result<(), Skipped> {
         .path();
     std::fs::copy(&some_file, in_progress.join("part-x.parquet")).expect("copied");
 
-    let (_server, endpoint) = start_s3();
+    let s3 = S3Server::start("sql_object_store")?;
     let upload = Command::new("python3")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/readers/s3_upload.py"))
-        .args([&endpoint, "nightjar", "telescope/data"])
+        .args([&s3.endpoint, BUCKET, "telescope/data"])
         .arg(local.path())
         .output()
         .expect("python3 runs");
     assert!(upload.status.success(), "upload failed: {}", String::from_utf8_lossy(&upload.stderr));
 
     let out = sql_over_s3(
-        &endpoint,
+        &s3,
         "SELECT day, count(*) AS packets, count(DISTINCT src_ip) AS sources FROM packets GROUP BY day ORDER BY day",
     );
     assert!(out.status.success(), "nightjar sql over S3 failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -92,7 +56,7 @@ fn sql_reads_the_dataset_from_s3_compatible_storage() -> Result<(), Skipped> {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "day,packets,sources\n2026-11-20,12,9\n2026-11-21,4,4\n");
 
     // Statistics pruning on addresses works over object storage too (10 packets from 198.51.100.0/24).
-    let filtered = sql_over_s3(&endpoint, "SELECT count(*) AS n FROM packets WHERE inet_in(src_ip, '198.51.100.0/24')");
+    let filtered = sql_over_s3(&s3, "SELECT count(*) AS n FROM packets WHERE inet_in(src_ip, '198.51.100.0/24')");
     assert!(filtered.status.success(), "{}", String::from_utf8_lossy(&filtered.stderr));
     assert_eq!(String::from_utf8_lossy(&filtered.stdout), "n\n10\n");
     Ok(())

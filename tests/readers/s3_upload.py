@@ -1,7 +1,7 @@
 """Uploads a dataset folder to an S3-compatible server: tests/sql_object_store.rs.
 
 Usage: s3_upload.py ENDPOINT BUCKET PREFIX FOLDER
-Creates BUCKET and puts every file under FOLDER at PREFIX/<relative path>.
+Creates BUCKET unless it exists and puts every file under FOLDER at PREFIX/<relative path>.
 """
 import sys
 from pathlib import Path
@@ -11,7 +11,8 @@ import boto3
 endpoint, bucket, prefix, folder = sys.argv[1:5]
 s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                   aws_access_key_id="testing", aws_secret_access_key="testing")
-s3.create_bucket(Bucket=bucket)
+if bucket not in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
+    s3.create_bucket(Bucket=bucket)
 root = Path(folder)
 count = 0
 for path in sorted(root.rglob("*")):

@@ -37,7 +37,10 @@ pub struct CollectorConfig {
     pub tls_key: Option<PathBuf>,
     /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     pub allow_insecure: bool,
-    /// The Parquet dataset folder the collector writes (`day=YYYY-MM-DD/` partitions).
+    /// The dataset the collector writes: a folder (`day=YYYY-MM-DD/` partitions, a Delta table
+    /// when it holds `_delta_log/`), or `s3://bucket/prefix`, a Delta table in S3-compatible
+    /// object storage (created when absent; credentials, region and endpoint from the `AWS_*`
+    /// variables), whose files are written in `state_dir/staging` first.
     pub dataset_dir: PathBuf,
     /// The collector's own state: sensor tokens (hashed), the ledger of
     /// accepted batches, the sensor registry.
@@ -190,6 +193,11 @@ impl CollectorConfig {
         }
     }
 
+    /// The dataset's `s3://` location, when `dataset_dir` names object storage.
+    pub fn remote_dataset(&self) -> Option<&str> {
+        self.dataset_dir.to_str().filter(|text| text.starts_with("s3://"))
+    }
+
     /// Read and check a configuration file. Relative paths in it are taken
     /// relative to the file's folder.
     pub fn load(path: &Path) -> Result<CollectorConfig, ConfigError> {
@@ -202,8 +210,9 @@ impl CollectorConfig {
             tracing::warn!(config = %path.display(), "{key}");
         }
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut config.dataset_dir, &mut config.state_dir] {
-            if p.is_relative() {
+        let remote = config.remote_dataset().is_some();
+        for (p, is_url) in [(&mut config.dataset_dir, remote), (&mut config.state_dir, false)] {
+            if p.is_relative() && !is_url {
                 *p = base.join(&*p);
             }
         }

@@ -111,14 +111,50 @@ impl RunningCollector {
     }
 }
 
+/// The table batches are committed to: the one in object storage (`dataset_dir = "s3://…"`,
+/// created when absent, files staged in `state_dir/staging`), or the local dataset folder when it
+/// holds a Delta log; `None` for a plain folder.
+async fn open_table(config: &CollectorConfig) -> Result<Option<TableSink>, RunError> {
+    let staging = config.state_dir.join("staging");
+    let (location, mut table) = match config.remote_dataset() {
+        Some(url) => {
+            let location = TableLocation::parse(url).map_err(RunError::Table)?;
+            let table = PacketTable::open_or_create(&location).await.map_err(RunError::Table)?;
+            // What a crash left in staging was never committed: the sensors send it again.
+            match std::fs::remove_dir_all(&staging) {
+                Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(RunError::Folder { path: staging, source });
+                }
+                _ => {}
+            }
+            (location, table)
+        }
+        None if config.dataset_dir.join(nightjar_dataset::table::LOG_DIR).is_dir() => {
+            let location = TableLocation::parse(&config.dataset_dir.to_string_lossy()).map_err(RunError::Table)?;
+            let table = PacketTable::open(&location, &AsOf::Latest).await.map_err(RunError::Table)?;
+            (location, table)
+        }
+        None => return Ok(None),
+    };
+    table.set_staging(staging);
+    tracing::info!(table = %location.given, version = table.version(), "committing batches to the Delta table");
+    TableSink::new(table, tokio::runtime::Handle::current()).map(Some).map_err(RunError::Table)
+}
+
 /// Recover, then start serving in the background.
 pub async fn start(config: CollectorConfig) -> Result<RunningCollector, RunError> {
-    for dir in [&config.dataset_dir, &config.state_dir] {
+    let table = open_table(&config).await?;
+    // Where batches are written: the dataset folder, or the staging folder of a table in object storage.
+    let write_root = match &table {
+        Some(sink) => sink.write_root().to_path_buf(),
+        None => config.dataset_dir.clone(),
+    };
+    for dir in [&write_root, &config.state_dir] {
         std::fs::create_dir_all(dir).map_err(|source| RunError::Folder { path: dir.clone(), source })?;
     }
-    let (ledger, recovery) = Ledger::open(&config.state_dir, &config.dataset_dir)?;
+    let (ledger, recovery) = Ledger::open(&config.state_dir, &write_root)?;
     // The collector is its dataset's only compactor: leftovers are garbage.
-    let compaction_leftovers = nightjar_dataset::clean_compaction_leftovers(&config.dataset_dir)
+    let compaction_leftovers = nightjar_dataset::clean_compaction_leftovers(&write_root)
         .map_err(|e| RunError::Ledger(crate::ledger::LedgerError::Dataset(e)))?;
     tracing::info!(
         batches = recovery.batches,
@@ -131,13 +167,9 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, RunError
     // Reloaded while running: each batch enriches with the databases current when it started.
     let enricher = Arc::new(ArcSwap::from_pointee(open_enricher(&config)?));
     let registry = Arc::new(Registry::open(&config.state_dir).with_silent_after(config.silent_after_s));
-    let mut store = Store::new(config.dataset_dir.clone(), ledger, Arc::clone(&enricher), config.limits);
-    if config.dataset_dir.join(nightjar_dataset::table::LOG_DIR).is_dir() {
-        let location = TableLocation::parse(&config.dataset_dir.to_string_lossy()).map_err(RunError::Table)?;
-        let table = PacketTable::open(&location, &AsOf::Latest).await.map_err(RunError::Table)?;
-        tracing::info!(version = table.version(), "committing batches to the Delta table");
-        let root = location.local_dir.clone().unwrap_or_else(|| config.dataset_dir.clone());
-        store = store.with_table(TableSink::new(table, root, tokio::runtime::Handle::current()));
+    let mut store = Store::new(write_root, ledger, Arc::clone(&enricher), config.limits);
+    if let Some(sink) = table {
+        store = store.with_table(sink);
     }
     let store = Arc::new(store);
     let state = Arc::new(AppState {

@@ -235,10 +235,7 @@ impl Store {
                 tracing::debug!(sensor = upload.sensor, batch_seq = upload.batch_seq, version, "committed");
             }
             Ok(Committed::AlreadyStored) => return Ok(Stored::Duplicate),
-            Err(error) => {
-                remove_files(&published);
-                return Err(error.into());
-            }
+            Err(error) => return Err(error.into()),
         }
         let recorded = self.ledger.lock().unwrap_or_else(|p| p.into_inner()).record(
             upload.sensor,

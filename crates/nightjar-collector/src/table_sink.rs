@@ -2,15 +2,17 @@
 //! was stored, so several collectors can share one table and a sensor can fail over between them.
 //!
 //! A batch's files are written and moved into their day folders first (no table reader sees a
-//! file its log does not name), then one commit adds them and sets the sensor's transaction id
+//! file its log does not name) — for a table in object storage, written in a local staging
+//! folder and copied into the store at the same path — then one commit adds them and sets the sensor's transaction id
 //! (`nightjar-sensor:<id>`) to the batch's sequence number. Two commits that set one sensor's id at
 //! once conflict; the loser reads the log again, finds its batch stored, removes its own files and
 //! answers `duplicate`. A crash between the files and the commit leaves files no snapshot names;
 //! the sensor's retry stores the batch again under new names.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
+use nightjar_dataset::table::FilePlacer;
 use nightjar_dataset::{CommitNote, CommittedFile, DatasetError, NewFile, PacketTable};
 use tokio::runtime::Handle;
 use tokio::sync::{Mutex, oneshot};
@@ -29,7 +31,6 @@ struct Waiting {
     seq: u64,
     rows: u64,
     files: Vec<NewFile>,
-    published: Vec<CommittedFile>,
     answer: oneshot::Sender<Result<Committed, DatasetError>>,
 }
 
@@ -42,19 +43,27 @@ pub struct TableSink {
     table: Mutex<PacketTable>,
     waiting: std::sync::Mutex<Vec<Waiting>>,
     runtime: Handle,
-    root: PathBuf,
+    placer: FilePlacer,
 }
 
 impl TableSink {
-    /// A sink committing to `table` (a local table at `root`), on `runtime`.
-    pub fn new(table: PacketTable, root: PathBuf, runtime: Handle) -> TableSink {
-        TableSink { table: Mutex::new(table), waiting: std::sync::Mutex::new(Vec::new()), runtime, root }
+    /// A sink committing to `table` on `runtime`; batches are written under
+    /// [`TableSink::write_root`].
+    pub fn new(table: PacketTable, runtime: Handle) -> Result<TableSink, DatasetError> {
+        let placer = table.placer()?;
+        Ok(TableSink { table: Mutex::new(table), waiting: std::sync::Mutex::new(Vec::new()), runtime, placer })
     }
 
-    /// Commits `files` (published into the table's folder) as `sensor`'s batch `seq`, together
-    /// with the batches of other uploads waiting at the same time; a batch stored meanwhile by
-    /// another writer is answered [`Committed::AlreadyStored`] and its files are removed. Call
-    /// from a blocking thread.
+    /// The local folder batches are written in: the table's folder, or the staging folder of a
+    /// table in object storage.
+    pub fn write_root(&self) -> &Path {
+        self.placer.root()
+    }
+
+    /// Commits `files` (published under [`TableSink::write_root`]) as `sensor`'s batch `seq`,
+    /// together with the batches of other uploads waiting at the same time; a batch stored
+    /// meanwhile by another writer is answered [`Committed::AlreadyStored`]. Whatever the answer
+    /// but `Stored`, the batch's files are removed again. Call from a blocking thread.
     pub(crate) fn commit(
         &self,
         sensor: &str,
@@ -62,13 +71,17 @@ impl TableSink {
         rows: u64,
         files: &[CommittedFile],
     ) -> Result<Committed, DatasetError> {
-        let new_files =
-            files.iter().map(|file| NewFile::from_committed(&self.root, file)).collect::<Result<Vec<_>, _>>()?;
+        let new_files = match self.runtime.block_on(self.place(files)) {
+            Ok(placed) => placed,
+            Err(error) => {
+                remove_files(files);
+                return Err(error);
+            }
+        };
         let (answer, mut answered) = oneshot::channel();
-        let waiting =
-            Waiting { sensor: sensor.to_owned(), seq, rows, files: new_files, published: files.to_vec(), answer };
+        let waiting = Waiting { sensor: sensor.to_owned(), seq, rows, files: new_files.clone(), answer };
         self.waiting.lock().unwrap_or_else(|p| p.into_inner()).push(waiting);
-        self.runtime.block_on(async {
+        let result = self.runtime.block_on(async {
             let mut table = self.table.lock().await;
             // A commit made while this upload waited for the table may hold its batch already.
             if let Ok(result) = answered.try_recv() {
@@ -78,11 +91,30 @@ impl TableSink {
             commit_group(&mut table, group).await;
             answered.await.unwrap_or_else(|_| {
                 Err(DatasetError::Location {
-                    location: self.root.display().to_string(),
+                    location: self.write_root().display().to_string(),
                     reason: "a commit ended without an answer".into(),
                 })
             })
-        })
+        });
+        if !matches!(result, Ok(Committed::Stored(_))) {
+            self.runtime.block_on(self.placer.discard(&new_files));
+        }
+        result
+    }
+
+    /// Moves a batch's files into the table's storage; on a failure the ones moved are removed.
+    async fn place(&self, files: &[CommittedFile]) -> Result<Vec<NewFile>, DatasetError> {
+        let mut placed = Vec::with_capacity(files.len());
+        for file in files {
+            match self.placer.place(file).await {
+                Ok(entry) => placed.push(entry),
+                Err(error) => {
+                    self.placer.discard(&placed).await;
+                    return Err(error);
+                }
+            }
+        }
+        Ok(placed)
     }
 
     /// The table's upkeep: compacts every day with at least `min_files` small files (each by
@@ -100,7 +132,8 @@ impl TableSink {
                 let cutoff = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(days));
                 self.table.lock().await.expire_before(cutoff).await?;
             }
-            for day in nightjar_dataset::partitions(&self.root)? {
+            let days = self.table.lock().await.days()?;
+            for day in days {
                 let mut table = self.table.lock().await;
                 table.compact_day(day, &options).await?;
             }
@@ -108,11 +141,6 @@ impl TableSink {
             self.table.lock().await.vacuum(grace).await?;
             Ok(())
         })
-    }
-
-    /// Where the table is.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 }
 
@@ -139,7 +167,6 @@ async fn commit_group(table: &mut PacketTable, group: Vec<Waiting>) {
                 None
             };
             if stored.is_some_and(|stored| stored >= waiting.seq) {
-                remove_files(&waiting.published);
                 let _ = waiting.answer.send(Ok(Committed::AlreadyStored));
             } else if round.iter().any(|w: &Waiting| w.sensor == waiting.sensor) {
                 // One transaction id per sensor and commit.

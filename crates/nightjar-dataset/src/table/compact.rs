@@ -4,25 +4,27 @@
 //! Nothing is swapped on disk: the merged files are written beside the small ones (no snapshot
 //! names them until the commit), and the small files stay until a vacuum, so a query reading an
 //! older snapshot finishes with the files it listed. Appends that land meanwhile do not conflict
-//! with the compaction (it changes no data); two compactions of the same files do, and the later
-//! one removes what it wrote.
+//! with the compaction (it changes no data); two compactions of one day do (each sets the
+//! transaction id `nightjar-compact:<day>`), and the later one removes what it wrote.
 
-use std::fs::File;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow::compute::concat_batches;
 use chrono::{NaiveDate, Utc};
-use deltalake_core::kernel::Action;
 use deltalake_core::kernel::transaction::CommitProperties;
+use deltalake_core::kernel::{Action, Transaction};
 use deltalake_core::protocol::DeltaOperation;
 use nightjar_record::packet_schema;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{DELTA_WRITER, NewFile, PacketTable};
+use super::{DELTA_WRITER, PacketTable};
 use crate::compact::{CompactOptions, CompactionReport, write_merged};
 use crate::error::DatasetError;
 use crate::layout::{DAY_PARTITION_KEY, partition_dir};
 use crate::sort::sort_for_queries;
+
+/// The prefix of the transaction id each compaction of a day sets, so two of them conflict.
+pub const COMPACT_TXN_PREFIX: &str = "nightjar-compact:";
 
 impl PacketTable {
     /// Merges the small files of `day` if it has at least `options.min_files` of them; returns
@@ -32,10 +34,7 @@ impl PacketTable {
         day: NaiveDate,
         options: &CompactOptions,
     ) -> Result<Option<CompactionReport>, DatasetError> {
-        let root = self.location.local_dir.clone().ok_or_else(|| DatasetError::Location {
-            location: self.location.given.clone(),
-            reason: "compaction runs on a local table".into(),
-        })?;
+        let root = self.write_root()?;
         self.refresh().await?;
         let day_text = day.format("%Y-%m-%d").to_string();
         let state = self
@@ -67,13 +66,13 @@ impl PacketTable {
             return Ok(None);
         }
 
+        let chosen_paths: Vec<_> = chosen.iter().map(|file| file.object_store_path()).collect();
         let mut batches = Vec::new();
-        for file in &chosen {
-            let path = root.join(file.path().as_ref());
-            let parquet_error = |source| DatasetError::Parquet { path: path.clone(), source };
-            let reader = File::open(&path).map_err(DatasetError::io("opening", &path)).and_then(|f| {
-                ParquetRecordBatchReaderBuilder::try_new(f).and_then(|b| b.build()).map_err(parquet_error)
-            })?;
+        for path in &chosen_paths {
+            let parquet_error = |source| DatasetError::Parquet { path: path.as_ref().into(), source };
+            let bytes = self.read_file(path).await?;
+            let reader =
+                ParquetRecordBatchReaderBuilder::try_new(bytes).and_then(|b| b.build()).map_err(parquet_error)?;
             for batch in reader {
                 batches.push(batch?);
             }
@@ -89,7 +88,16 @@ impl PacketTable {
         for (path, bytes) in &written {
             let rows_in = crate::compact::rows_of(path)?;
             let committed = crate::CommittedFile { path: path.clone(), day, rows: rows_in, bytes: *bytes };
-            new_files.push(NewFile::from_committed(&root, &committed)?);
+            match self.place(&committed).await {
+                Ok(placed) => new_files.push(placed),
+                Err(error) => {
+                    self.discard(&new_files).await;
+                    for (path, _) in &written {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    return Err(error);
+                }
+            }
         }
         actions.extend(new_files.iter().map(|file| file.add_action(now_ms, false)));
         let mut info = serde_json::Map::new();
@@ -107,15 +115,20 @@ impl PacketTable {
             bytes_before: chosen.iter().map(|file| u64::try_from(file.size()).unwrap_or(0)).sum(),
             bytes_after: written.iter().map(|(_, bytes)| bytes).sum(),
         };
-        match self.commit_actions(actions, CommitProperties::default().with_metadata(info), operation).await {
+        // Two compactions of one day must not both land: the log lets two removes of a file with
+        // `dataChange=false` pass, so both merged copies would be added. Each compaction commit
+        // sets the day's transaction id, and commits setting the same id conflict.
+        let read_version = i64::try_from(self.version()).unwrap_or(i64::MAX);
+        let properties = CommitProperties::default().with_metadata(info).with_application_transaction(
+            Transaction::new_with_last_update(format!("{COMPACT_TXN_PREFIX}{day_text}"), read_version, Some(now_ms)),
+        );
+        match self.commit_actions(actions, properties, operation).await {
             Ok(version) => {
                 tracing::info!(%day, merged = report.merged_files, rows = report.rows, version, "compacted");
                 Ok(Some(report))
             }
             Err(error) => {
-                for (path, _) in &written {
-                    let _ = std::fs::remove_file(path);
-                }
+                self.discard(&new_files).await;
                 match error {
                     DatasetError::Conflict { .. } => Ok(None),
                     other => Err(other),

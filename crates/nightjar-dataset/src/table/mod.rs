@@ -16,6 +16,7 @@
 mod compact;
 mod convert;
 mod location;
+mod remote;
 mod retention;
 mod schema;
 mod snapshot_store;
@@ -36,6 +37,7 @@ use object_store::ObjectStore;
 
 pub use self::convert::{Converted, convert};
 pub use self::location::{TableLocation, s3_store};
+pub use self::remote::FilePlacer;
 pub use self::retention::Expired;
 pub use self::schema::{declared_arrow_schema, declared_schema};
 pub use self::snapshot_store::{SnapshotFiles, SnapshotStore};
@@ -155,6 +157,8 @@ pub struct PacketTable {
     location: TableLocation,
     table: DeltaTable,
     store: Arc<dyn ObjectStore>,
+    /// Where files are written before they are copied into a table in object storage.
+    staging: Option<std::path::PathBuf>,
 }
 
 impl PacketTable {
@@ -174,7 +178,7 @@ impl PacketTable {
             Err(DeltaTableError::NotATable(_)) => return Err(not_a_table(location)),
             Err(source) => return Err(delta_error("reading the log of", location, source)),
         }
-        let opened = PacketTable { location: location.clone(), table, store };
+        let opened = PacketTable { location: location.clone(), table, store, staging: None };
         opened.check_schema()?;
         Ok(opened)
     }

@@ -227,3 +227,36 @@ async fn eight_writers_at_once_all_land_and_one_sensor_batch_lands_once() {
         assert_eq!(table.stored_seq(&format!("w{w}")).await.expect("read"), Some(1));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_compactions_of_one_day_at_once_never_both_land() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut writer = PacketTable::open_or_create(&location(&dir)).await.expect("created");
+    let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date");
+    let options = crate::CompactOptions { min_files: 2, ..Default::default() };
+    let mut seq = 0;
+    for round in 0..6 {
+        for _ in 0..4 {
+            seq += 1;
+            let files = write(&writer, &format!("c-tokyo-1+{seq}"), &batch("tokyo-1", seq, &[NOV_22 + seq as i64]));
+            writer.append(&files, note("tokyo-1", seq)).await.expect("committed");
+        }
+        let mut first = PacketTable::open(&location(&dir), &AsOf::Latest).await.expect("opened");
+        let mut second = PacketTable::open(&location(&dir), &AsOf::Latest).await.expect("opened");
+        let (a, b) = tokio::join!(first.compact_day(day, &options), second.compact_day(day, &options));
+        let landed = [a.expect("no error"), b.expect("no error")].iter().filter(|r| r.is_some()).count();
+        assert!(landed >= 1, "round {round}: one of them compacts");
+
+        let latest = PacketTable::open(&location(&dir), &AsOf::Latest).await.expect("opened");
+        let mut rows = 0;
+        for meta in latest.files().expect("files").files_iter() {
+            let bytes = latest.read_file(&meta.location).await.expect("readable");
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+                .and_then(|b| b.build())
+                .expect("a Parquet file");
+            rows += reader.map(|b| b.expect("a batch").num_rows()).sum::<usize>();
+        }
+        assert_eq!(rows, seq as usize, "round {round}: every row once, whichever compaction won");
+        writer.refresh().await.expect("refreshed");
+    }
+}
