@@ -2,20 +2,15 @@
 
 use std::path::PathBuf;
 
+use nightjar_ops::PathIoError;
+
 /// A dataset operation that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    /// A file or folder operation failed.
-    #[error("{action} {path}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The path involved.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A step on a file or folder failed: the message names the step and the path, the
+    /// system's error is the source.
+    #[error(transparent)]
+    Io(#[from] PathIoError),
     /// The Parquet encoder failed.
     #[error("writing Parquet {path}")]
     Parquet {
@@ -97,8 +92,9 @@ pub enum DatasetError {
 }
 
 impl DatasetError {
+    /// The error of `action` on `path` for the system's error it is given (for `map_err`).
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> DatasetError {
-        let path = path.into();
-        move |source| DatasetError::Io { action, path, source }
+        let at = PathIoError::at(action, path);
+        move |source| DatasetError::Io(at(source))
     }
 }

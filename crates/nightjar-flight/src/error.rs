@@ -87,11 +87,9 @@ mod tests {
         let chain = error_chain(&error);
         assert_eq!(chain, format!("cannot read {}: entity not found", missing.display()));
 
-        let dataset = nightjar_dataset::DatasetError::Io {
-            action: "listing",
-            path: "/data/nightjar".into(),
-            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
-        };
+        let dataset = nightjar_dataset::DatasetError::Io(nightjar_ops::PathIoError::at("listing", "/data/nightjar")(
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        ));
         let message = query_message(&QueryError::Table(dataset));
         assert_eq!(message, "cannot open the dataset: listing /data/nightjar: permission denied");
     }
