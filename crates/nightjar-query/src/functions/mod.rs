@@ -71,7 +71,7 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
 
 /// Registers every function of [`FUNCTIONS`] on `ctx`, the geo ones over
 /// `country` and `asn`, and replaces `count` with one whose
-/// `count(DISTINCT …)` over addresses is fast (see [`distinct_count`]).
+/// `count(DISTINCT …)` over addresses, dates and strings is fast (see [`distinct_count`]).
 pub(crate) fn register(ctx: &SessionContext, country: Arc<GeoDb>, asn: Arc<GeoDb>) {
     let functions = [
         ScalarUDF::from(Udf(address::IpText::new())),
