@@ -50,7 +50,7 @@ pub mod stats;
 mod taxonomy;
 
 pub use error::RiskError;
-pub use output::{Field, coverage_fields, indicator_fields, row_values, to_csv};
+pub use output::{Column, Field, coverage_fields, indicator_fields, row_values, to_csv};
 pub use period::{Period, PeriodKind, describe_period};
 pub use publish::{PUBLISH_STEPS, PublishOptions, PublishSummary, SourceVersion, publish, publish_with_progress};
 pub use report::{AddressSpace, Coverage, IndicatorReport, IndicatorRow, MIN_ADDRESSES_FOR_RATE, observed_days};

@@ -1,5 +1,6 @@
-//! Indicator tables as text, CSV and JSON, with one list of columns that
-//! also describes them in the published `datapackage.json`.
+//! Indicator tables as text, CSV and JSON. Each table is one list of [`Column`]s: the
+//! same list names and describes the columns in the published `datapackage.json` and fills
+//! them from the rows.
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
@@ -25,63 +26,158 @@ pub(crate) const fn field(name: &'static str, kind: &'static str, description: &
     Field { name, kind, description }
 }
 
+/// One column of a table of `R` rows: what it is, and the value a row gives it.
+pub struct Column<R> {
+    /// Name, type and meaning.
+    pub field: Field,
+    /// The row's value in this column (`null` for an empty cell).
+    pub value: fn(&R) -> Value,
+}
+
+/// A column of a table of `R` rows.
+pub(crate) const fn column<R>(
+    name: &'static str,
+    kind: &'static str,
+    description: &'static str,
+    value: fn(&R) -> Value,
+) -> Column<R> {
+    Column { field: field(name, kind, description), value }
+}
+
+/// The fields of `columns`, in order.
+pub(crate) fn fields<R>(columns: &[Column<R>]) -> Vec<Field> {
+    columns.iter().map(|column| column.field).collect()
+}
+
+/// One row as JSON values, keyed by the columns' names.
+pub(crate) fn values<R>(columns: &[Column<R>], row: &R) -> Map<String, Value> {
+    columns.iter().map(|column| (column.field.name.to_string(), (column.value)(row))).collect()
+}
+
+/// Which period a row is of and which days it counts (a row of an indicator or coverage table).
+trait PeriodRow {
+    /// The period's label, first and last day counted, and whether it is partial.
+    fn period(&self) -> (&str, NaiveDate, NaiveDate, bool);
+}
+
+impl PeriodRow for IndicatorRow {
+    fn period(&self) -> (&str, NaiveDate, NaiveDate, bool) {
+        (&self.period, self.first_day, self.last_day, self.partial)
+    }
+}
+
+impl PeriodRow for Coverage {
+    fn period(&self) -> (&str, NaiveDate, NaiveDate, bool) {
+        (&self.period, self.first_day, self.last_day, self.partial)
+    }
+}
+
 /// The columns that say which period a row is of and which days it covers.
-fn period_fields() -> Vec<Field> {
+fn period_columns<R: PeriodRow>() -> Vec<Column<R>> {
     vec![
-        field("period", "string", "Period label: 2026-11-29 (day), 2026-W48 (ISO week), 2026-11, 2026-Q4, 2026."),
-        field("first_day", "date", "First UTC day counted in the period."),
-        field("last_day", "date", "Last UTC day counted in the period."),
-        field(
+        column(
+            "period",
+            "string",
+            "Period label: 2026-11-29 (day), 2026-W48 (ISO week), 2026-11, 2026-Q4, 2026.",
+            |row: &R| json!(row.period().0),
+        ),
+        column("first_day", "date", "First UTC day counted in the period.", |row: &R| {
+            json!(row.period().1.to_string())
+        }),
+        column("last_day", "date", "Last UTC day counted in the period.", |row: &R| json!(row.period().2.to_string())),
+        column(
             "partial",
             "boolean",
             "true when fewer days were counted than the calendar period has (the data starts or ends inside it, or its last day was still incomplete); its numbers are not comparable with a whole period's.",
+            |row: &R| json!(row.period().3),
         ),
     ]
 }
 
 /// The columns of an indicator table per country or per ASN.
-pub fn indicator_fields(by: Grouping) -> Vec<Field> {
-    let mut fields = period_fields();
+pub(crate) fn indicator_columns(by: Grouping) -> Vec<Column<IndicatorRow>> {
+    let mut columns: Vec<Column<IndicatorRow>> = period_columns();
     match by {
-        Grouping::Country => {
-            fields.push(field("country", "string", "ISO 3166-1 alpha-2 country of the sources, attached at ingest."))
-        }
+        Grouping::Country => columns.push(column(
+            "country",
+            "string",
+            "ISO 3166-1 alpha-2 country of the sources, attached at ingest.",
+            |row| json!(row.area),
+        )),
         Grouping::Asn => {
-            fields.push(field("asn", "integer", "Autonomous system number of the sources, attached at ingest."));
-            fields.push(field("as_name", "string", "Organisation name of the autonomous system."));
+            columns.push(column(
+                "asn",
+                "integer",
+                "Autonomous system number of the sources, attached at ingest.",
+                |row| row.area.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(row.area)),
+            ));
+            columns.push(column("as_name", "string", "Organisation name of the autonomous system.", |row| {
+                json!(row.as_name)
+            }));
         }
     }
-    fields.extend([
-        field("risk", "string", "Risk slug (see risks.csv)."),
-        field("sources", "integer", "Distinct source addresses showing the risk over the whole period."),
-        field(
+    let shared: [Column<IndicatorRow>; 4] = [
+        column("risk", "string", "Risk slug (see risks.csv).", |row| json!(row.risk)),
+        column("sources", "integer", "Distinct source addresses showing the risk over the whole period.", |row| {
+            json!(row.sources)
+        }),
+        column(
             "score",
             "number",
             "100 × ln(sources) / ln(largest sources of the risk and period); 100 for the largest.",
+            |row| number(row.score, 2),
         ),
-        field("rank", "integer", "Competition rank by sources within the risk and period (1 = most; ties share)."),
-    ]);
+        column(
+            "rank",
+            "integer",
+            "Competition rank by sources within the risk and period (1 = most; ties share).",
+            |row| json!(row.rank),
+        ),
+    ];
+    columns.extend(shared);
     if by == Grouping::Country {
-        fields.extend([
-            field("rate_per_million", "number", "Sources per million IPv4 addresses the geo database assigns to the country; empty for a country of fewer than 1,000,000 addresses, which is left out of per-million rankings."),
-            field("excess", "number", "Standard score of the residual of ln(sources) fitted on ln(IPv4 addresses) over the countries of the risk and period; empty with fewer than 3 countries."),
-        ]);
+        let rates: [Column<IndicatorRow>; 2] = [
+            column(
+                "rate_per_million",
+                "number",
+                "Sources per million IPv4 addresses the geo database assigns to the country; empty for a country of fewer than 1,000,000 addresses, which is left out of per-million rankings.",
+                |row| row.rate_per_million.map_or(Value::Null, |rate| number(rate, 4)),
+            ),
+            column(
+                "excess",
+                "number",
+                "Standard score of the residual of ln(sources) fitted on ln(IPv4 addresses) over the countries of the risk and period; empty with fewer than 3 countries.",
+                |row| row.excess.map_or(Value::Null, |excess| number(excess, 3)),
+            ),
+        ];
+        columns.extend(rates);
     }
-    fields
+    columns
+}
+
+/// The columns of the coverage table.
+pub(crate) fn coverage_columns() -> Vec<Column<Coverage>> {
+    let mut columns: Vec<Column<Coverage>> = period_columns();
+    columns.push(column("sensors", "integer", "Sensors that stored at least one packet in the period.", |row| {
+        json!(row.sensors)
+    }));
+    columns.push(column(
+        "dark_addresses",
+        "integer",
+        "Distinct destination (dark) addresses observed, as stored: sensors that truncate or offset destinations for privacy make this an undercount.",
+        |row| json!(row.dark_addresses),
+    ));
+    columns
+}
+
+/// The columns of an indicator table per country or per ASN.
+pub fn indicator_fields(by: Grouping) -> Vec<Field> {
+    fields(&indicator_columns(by))
 }
 
 /// The columns of the coverage table.
 pub fn coverage_fields() -> Vec<Field> {
-    let mut fields = period_fields();
-    fields.extend([
-        field("sensors", "integer", "Sensors that stored at least one packet in the period."),
-        field(
-            "dark_addresses",
-            "integer",
-            "Distinct destination (dark) addresses observed, as stored: sensors that truncate or offset destinations for privacy make this an undercount.",
-        ),
-    ]);
-    fields
+    fields(&coverage_columns())
 }
 
 /// `value` rounded to `digits` decimals (published numbers carry no more precision than they
@@ -91,60 +187,26 @@ fn number(value: f64, digits: i32) -> Value {
     serde_json::Number::from_f64((value * scale).round() / scale).map(Value::Number).unwrap_or(Value::Null)
 }
 
-/// The period columns of a row.
-fn period_values(period: &str, first_day: NaiveDate, last_day: NaiveDate, partial: bool) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("period".into(), json!(period));
-    map.insert("first_day".into(), json!(first_day.to_string()));
-    map.insert("last_day".into(), json!(last_day.to_string()));
-    map.insert("partial".into(), json!(partial));
-    map
-}
-
 /// One row as JSON values, keyed by the table's fields.
 pub fn row_values(row: &IndicatorRow, by: Grouping) -> Map<String, Value> {
-    let mut map = period_values(&row.period, row.first_day, row.last_day, row.partial);
-    match by {
-        Grouping::Country => {
-            map.insert("country".into(), json!(row.area));
-        }
-        Grouping::Asn => {
-            map.insert("asn".into(), row.area.parse::<u64>().map(Value::from).unwrap_or_else(|_| json!(row.area)));
-            map.insert("as_name".into(), json!(row.as_name));
-        }
-    }
-    map.insert("risk".into(), json!(row.risk));
-    map.insert("sources".into(), json!(row.sources));
-    map.insert("score".into(), number(row.score, 2));
-    map.insert("rank".into(), json!(row.rank));
-    if by == Grouping::Country {
-        map.insert("rate_per_million".into(), row.rate_per_million.map(|v| number(v, 4)).unwrap_or(Value::Null));
-        map.insert("excess".into(), row.excess.map(|v| number(v, 3)).unwrap_or(Value::Null));
-    }
-    map
+    values(&indicator_columns(by), row)
 }
 
-fn coverage_values(coverage: &Coverage) -> Map<String, Value> {
-    let mut map = period_values(&coverage.period, coverage.first_day, coverage.last_day, coverage.partial);
-    map.insert("sensors".into(), json!(coverage.sensors));
-    map.insert("dark_addresses".into(), json!(coverage.dark_addresses));
-    map
-}
-
-fn cell(value: Option<&Value>) -> String {
+/// A value as a CSV or text cell: empty for `null`, strings without quotes.
+fn cell(value: &Value) -> String {
     match value {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(text)) => text.clone(),
-        Some(other) => other.to_string(),
+        Value::Null => String::new(),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
     }
 }
 
-/// Rows as CSV with a header line, in the order of `fields`.
-pub fn to_csv(fields: &[Field], rows: &[Map<String, Value>]) -> Result<String, RiskError> {
+/// Rows as CSV with a header line, in the order of `columns`.
+pub fn to_csv<R>(columns: &[Column<R>], rows: &[R]) -> Result<String, RiskError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(fields.iter().map(|f| f.name)).map_err(|e| RiskError::encode("CSV", e))?;
+    writer.write_record(columns.iter().map(|c| c.field.name)).map_err(|e| RiskError::encode("CSV", e))?;
     for row in rows {
-        writer.write_record(fields.iter().map(|f| cell(row.get(f.name)))).map_err(|e| RiskError::encode("CSV", e))?;
+        writer.write_record(columns.iter().map(|c| cell(&(c.value)(row)))).map_err(|e| RiskError::encode("CSV", e))?;
     }
     let bytes = writer.into_inner().map_err(|e| RiskError::encode("CSV", e))?;
     String::from_utf8(bytes).map_err(|e| RiskError::encode("CSV", e))
@@ -153,17 +215,19 @@ pub fn to_csv(fields: &[Field], rows: &[Map<String, Value>]) -> Result<String, R
 impl IndicatorReport {
     /// The rows as JSON objects.
     pub fn row_values(&self) -> Vec<Map<String, Value>> {
-        self.rows.iter().map(|row| row_values(row, self.by)).collect()
+        let columns = indicator_columns(self.by);
+        self.rows.iter().map(|row| values(&columns, row)).collect()
     }
 
     /// The coverage rows as JSON objects.
     pub fn coverage_values(&self) -> Vec<Map<String, Value>> {
-        self.coverage.iter().map(coverage_values).collect()
+        let columns = coverage_columns();
+        self.coverage.iter().map(|row| values(&columns, row)).collect()
     }
 
     /// The rows as CSV (header line first).
     pub fn to_csv(&self) -> Result<String, RiskError> {
-        to_csv(&indicator_fields(self.by), &self.row_values())
+        to_csv(&indicator_columns(self.by), &self.rows)
     }
 
     /// The whole report as one JSON document: what was counted, coverage, rows.
@@ -213,18 +277,19 @@ impl IndicatorReport {
         if let Some(k) = self.suppression_k {
             out.push_str(&format!("# {} rows with fewer than {k} sources suppressed\n", self.suppressed_rows));
         }
-        let fields = indicator_fields(self.by);
+        let columns = indicator_columns(self.by);
+        let fields = fields(&columns);
         let rows: Vec<Vec<String>> = self
-            .row_values()
+            .rows
             .iter()
             .map(|row| {
-                fields
+                columns
                     .iter()
-                    .map(|f| match row.get(f.name) {
-                        Some(Value::Number(n)) if f.kind == "number" => {
+                    .map(|column| match (column.value)(row) {
+                        Value::Number(n) if column.field.kind == "number" => {
                             n.as_f64().map(|x| format!("{x:.2}")).unwrap_or_default()
                         }
-                        value => cell(value),
+                        value => cell(&value),
                     })
                     .collect()
             })

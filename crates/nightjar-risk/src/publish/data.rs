@@ -3,14 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use chrono::NaiveDate;
+use serde_json::{Value, json};
 
 use super::SiteFile;
-use super::detail::Details;
+use super::detail::{Details, PortDay};
 use super::ports::protocol_name;
 use crate::error::RiskError;
-use crate::output::{Field, coverage_fields, field, indicator_fields, to_csv};
-use crate::report::IndicatorReport;
+use crate::output::{Column, Field, column, coverage_columns, field, fields, indicator_columns, to_csv};
+use crate::report::{IndicatorReport, IndicatorRow};
 use crate::sql::Grouping;
 use crate::taxonomy::RISKS_CSV;
 
@@ -23,57 +24,76 @@ pub struct Download {
     pub description: String,
 }
 
-/// One table as CSV, with its Frictionless resource.
-fn table_file(
-    stem: &str,
-    title: &str,
-    fields: &[Field],
-    rows: &[Map<String, Value>],
-) -> Result<(SiteFile, Value), RiskError> {
-    let csv = to_csv(fields, rows)?;
+/// The Frictionless resource of the table `stem`, whose columns are `fields`.
+fn resource(stem: &str, title: &str, fields: &[Field]) -> Value {
     let schema = json!({
         "fields": fields.iter().map(|f| json!({"name": f.name, "type": f.kind, "description": f.description})).collect::<Vec<_>>()
     });
-    let resource = json!({"name": stem, "title": title, "path": format!("{stem}.csv"), "profile": "tabular-data-resource",
-        "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": schema});
-    Ok((SiteFile::new(format!("data/{stem}.csv"), csv), resource))
+    json!({"name": stem, "title": title, "path": format!("{stem}.csv"), "profile": "tabular-data-resource",
+        "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": schema})
+}
+
+/// One table as CSV, with its Frictionless resource.
+fn table_file<R>(stem: &str, title: &str, columns: &[Column<R>], rows: &[R]) -> Result<(SiteFile, Value), RiskError> {
+    let csv = to_csv(columns, rows)?;
+    Ok((SiteFile::new(format!("data/{stem}.csv"), csv), resource(stem, title, &fields(columns))))
+}
+
+/// One day of one risk port: a row of the `ports-day` table.
+struct PortDayRow {
+    day: NaiveDate,
+    partial: bool,
+    protocol: u8,
+    port: u16,
+    counts: PortDay,
 }
 
 /// The daily history of every risk port, as rows of the `ports-day` table.
-fn port_rows(details: &Details, daily: &IndicatorReport) -> Vec<Map<String, Value>> {
+fn port_rows(details: &Details, daily: &IndicatorReport) -> Vec<PortDayRow> {
     let mut rows = Vec::new();
-    for ((protocol, port), days) in &details.port_days {
-        for (day, counts) in days {
-            let partial = daily.coverage.iter().any(|c| c.first_day == *day && c.partial);
-            let mut row = Map::new();
-            row.insert("day".into(), json!(day.to_string()));
-            row.insert("partial".into(), json!(partial));
-            row.insert("protocol".into(), json!(protocol_name(*protocol)));
-            row.insert("port".into(), json!(port));
-            row.insert("sources".into(), json!(counts.sources));
-            row.insert("packets".into(), json!(counts.packets));
-            rows.push(row);
+    for (&(protocol, port), days) in &details.port_days {
+        for (&day, &counts) in days {
+            let partial = daily.coverage.iter().any(|c| c.first_day == day && c.partial);
+            rows.push(PortDayRow { day, partial, protocol, port, counts });
         }
     }
     rows
 }
 
-const ASN_NAME_FIELDS: [Field; 2] = [
-    field("asn", "integer", "Autonomous system number."),
-    field(
-        "as_name",
-        "string",
-        "Organisation name of the AS in the ASN database (AS<number> when that name reads as an IP address).",
-    ),
+const PORT_COLUMNS: [Column<PortDayRow>; 6] = [
+    column("day", "date", "UTC day.", |row| json!(row.day.to_string())),
+    column("partial", "boolean", "true when the day was still incomplete (data still arriving).", |row| {
+        json!(row.partial)
+    }),
+    column("protocol", "string", "TCP or UDP.", |row| json!(protocol_name(row.protocol))),
+    column("port", "integer", "Destination port named by a risk of risks.csv.", |row| json!(row.port)),
+    column("sources", "integer", "Distinct source addresses that scanned the port that day.", |row| {
+        json!(row.counts.sources)
+    }),
+    column("packets", "integer", "Scan packets they sent to it.", |row| json!(row.counts.packets)),
 ];
 
-const PORT_FIELDS: [Field; 6] = [
-    field("day", "date", "UTC day."),
-    field("partial", "boolean", "true when the day was still incomplete (data still arriving)."),
-    field("protocol", "string", "TCP or UDP."),
-    field("port", "integer", "Destination port named by a risk of risks.csv."),
-    field("sources", "integer", "Distinct source addresses that scanned the port that day."),
-    field("packets", "integer", "Scan packets they sent to it."),
+/// The columns of `asn-names.csv`, for rows of an AS number and its name.
+fn asn_name_columns<'a>() -> [Column<(u64, &'a str)>; 2] {
+    [
+        column("asn", "integer", "Autonomous system number.", |&(asn, _)| json!(asn)),
+        column(
+            "as_name",
+            "string",
+            "Organisation name of the AS in the ASN database (AS<number> when that name reads as an IP address).",
+            |&(_, name)| json!(name),
+        ),
+    ]
+}
+
+/// The columns of `risks.csv`, published as the taxonomy file itself.
+const RISK_FIELDS: [Field; 6] = [
+    field("id", "integer", "Stable numeric id."),
+    field("slug", "string", "Stable name used in files and pages."),
+    field("title", "string", "Short title."),
+    field("taxonomy", "string", "Infected, Scanning, Attacked or Combined."),
+    field("rule", "string", "When a source counts, in words."),
+    field("unit", "string", "What is counted."),
 ];
 
 /// Every file of `data/`, `datapackage.json` last.
@@ -86,15 +106,7 @@ pub fn data_files(
     let mut files = Vec::new();
     let mut resources = Vec::new();
 
-    let risk_fields = [
-        field("id", "integer", "Stable numeric id."),
-        field("slug", "string", "Stable name used in files and pages."),
-        field("title", "string", "Short title."),
-        field("taxonomy", "string", "Infected, Scanning, Attacked or Combined."),
-        field("rule", "string", "When a source counts, in words."),
-        field("unit", "string", "What is counted."),
-    ];
-    let (_, risk_resource) = table_file("risks", "Risk taxonomy: what each risk counts", &risk_fields, &[])?;
+    let risk_resource = resource("risks", "Risk taxonomy: what each risk counts", &RISK_FIELDS);
     // The CSV published is the taxonomy file itself, byte for byte.
     files.push(SiteFile::new("data/risks.csv", RISKS_CSV.to_string()));
     resources.push(risk_resource);
@@ -115,12 +127,9 @@ pub fn data_files(
             ),
         };
         // AS names are published once, in asn-names.csv, not on every row.
-        let fields: Vec<Field> = indicator_fields(report.by).into_iter().filter(|f| f.name != "as_name").collect();
-        let mut rows = report.row_values();
-        for row in &mut rows {
-            row.remove("as_name");
-        }
-        let (file, resource) = table_file(&stem, &title, &fields, &rows)?;
+        let columns: Vec<Column<IndicatorRow>> =
+            indicator_columns(report.by).into_iter().filter(|c| c.field.name != "as_name").collect();
+        let (file, resource) = table_file(&stem, &title, &columns, &report.rows)?;
         files.push(file);
         resources.push(resource);
     }
@@ -129,14 +138,11 @@ pub fn data_files(
         .flat_map(|report| &report.rows)
         .filter_map(|row| Some((row.area.parse::<u64>().ok()?, row.as_name.as_deref()?)))
         .collect();
-    let name_rows: Vec<Map<String, Value>> = names
-        .iter()
-        .map(|(asn, name)| Map::from_iter([("asn".to_string(), json!(asn)), ("as_name".to_string(), json!(name))]))
-        .collect();
+    let name_rows: Vec<(u64, &str)> = names.into_iter().collect();
     let (file, resource) = table_file(
         "asn-names",
         "The name of every autonomous system in the asns-* tables",
-        &ASN_NAME_FIELDS,
+        &asn_name_columns(),
         &name_rows,
     )?;
     files.push(file);
@@ -145,13 +151,13 @@ pub fn data_files(
         let stem = format!("coverage-{}", report.period_kind);
         let title =
             format!("Coverage per {}: sensors and dark addresses observed, partial periods marked", report.period_kind);
-        let (file, resource) = table_file(&stem, &title, &coverage_fields(), &report.coverage_values())?;
+        let (file, resource) = table_file(&stem, &title, &coverage_columns(), &report.coverage)?;
         files.push(file);
         resources.push(resource);
     }
     if let Some(daily) = countries.first() {
         let title = "Distinct sources per day that scanned each port named by the risk taxonomy, and their packets";
-        let (file, resource) = table_file("ports-day", title, &PORT_FIELDS, &port_rows(details, daily))?;
+        let (file, resource) = table_file("ports-day", title, &PORT_COLUMNS, &port_rows(details, daily))?;
         files.push(file);
         resources.push(resource);
     }
