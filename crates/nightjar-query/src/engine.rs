@@ -96,7 +96,8 @@ impl QueryEngine {
             .with_object_list_cache_limit(0)
             .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled))
             .build_arc()?;
-        let ctx = SessionContext::new_with_config_rt(session, runtime);
+        // Distinct counts the project's `count` does in one pass stay one aggregate.
+        let ctx = crate::distinct_plan::keep_counted_distinct(SessionContext::new_with_config_rt(session, runtime));
         let snapshot = table::register_packets(&ctx, &config.dataset, &config.as_of).await?;
         let country = GeoDb::country_or_embedded(config.country_db.as_deref())?;
         let asn = GeoDb::asn_or_embedded(config.asn_db.as_deref())?;

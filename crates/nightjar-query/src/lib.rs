@@ -17,6 +17,7 @@
 mod cancel;
 mod config;
 mod display;
+mod distinct_plan;
 mod engine;
 mod error;
 mod errors;

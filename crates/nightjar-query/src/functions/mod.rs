@@ -4,7 +4,7 @@ mod address;
 mod args;
 pub(crate) mod bounded;
 mod cidr;
-mod distinct_count;
+pub(crate) mod distinct_count;
 mod geo;
 mod service;
 mod tool_rule;
@@ -88,6 +88,11 @@ pub(crate) fn register(ctx: &SessionContext, country: Arc<GeoDb>, asn: Arc<GeoDb
     for function in functions {
         ctx.register_udf(function);
     }
+    register_count(ctx);
+}
+
+/// Replaces `count` on `ctx` with the one of [`distinct_count`].
+pub(crate) fn register_count(ctx: &SessionContext) {
     ctx.register_udaf(distinct_count::count());
 }
 
