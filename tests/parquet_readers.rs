@@ -114,27 +114,20 @@ fn duckdb_and_pyarrow_read_the_imported_dataset_and_agree_with_the_import() -> R
         assert_eq!(&names[..documented.len()], &documented[..], "{reader} columns");
         assert_eq!(names[documented.len()..], ["day"], "{reader} partition column");
     }
-    let arrow_type = |name: &str| {
-        seen["pyarrow"]["columns"]
+    // The type `reader` gives the column `name`.
+    let column_type = |reader: &str, name: &str| {
+        seen[reader]["columns"]
             .as_array()
             .unwrap()
             .iter()
             .find(|c| c[0] == name)
             .map(|c| c[1].as_str().unwrap().to_string())
     };
-    assert_eq!(arrow_type("src_ip").as_deref(), Some("fixed_size_binary[16]"));
-    assert_eq!(arrow_type("time").as_deref(), Some("timestamp[us, tz=UTC]"));
-    assert_eq!(arrow_type("dst_port").as_deref(), Some("uint16"));
-    let duck_type = |name: &str| {
-        seen["duckdb"]["columns"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c[0] == name)
-            .map(|c| c[1].as_str().unwrap().to_string())
-    };
-    assert_eq!(duck_type("src_ip").as_deref(), Some("BLOB"));
-    assert_eq!(duck_type("time").as_deref(), Some("TIMESTAMP WITH TIME ZONE"));
+    assert_eq!(column_type("pyarrow", "src_ip").as_deref(), Some("fixed_size_binary[16]"));
+    assert_eq!(column_type("pyarrow", "time").as_deref(), Some("timestamp[us, tz=UTC]"));
+    assert_eq!(column_type("pyarrow", "dst_port").as_deref(), Some("uint16"));
+    assert_eq!(column_type("duckdb", "src_ip").as_deref(), Some("BLOB"));
+    assert_eq!(column_type("duckdb", "time").as_deref(), Some("TIMESTAMP WITH TIME ZONE"));
     assert_eq!(seen["pyarrow"]["metadata"]["nightjar.schema_version"], "1");
 
     // The schema document's DuckDB macro prints the same addresses as Python's ipaddress.

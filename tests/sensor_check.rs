@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use nightjar_test_kit::collector_process::CollectorProcess;
+use nightjar_test_kit::collector_process::{CollectorProcess, write_tls_collector};
 use nightjar_test_kit::plain_http;
 use nightjar_test_kit::ports::ReservedPort;
 use nightjar_test_kit::replay_capture;
@@ -31,15 +31,7 @@ struct Collector {
 impl Collector {
     fn start() -> Collector {
         let dir = tempfile::tempdir().unwrap();
-        let certified = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-        std::fs::write(dir.path().join("collector.crt"), certified.cert.pem()).unwrap();
-        std::fs::write(dir.path().join("collector.key"), certified.signing_key.serialize_pem()).unwrap();
-        let config = dir.path().join("collector.toml");
-        std::fs::write(
-            &config,
-            "listen = \"127.0.0.1:0\"\ntls_cert = \"collector.crt\"\ntls_key = \"collector.key\"\ndataset_dir = \"data\"\nstate_dir = \"state\"\ncompact_interval_s = 0\n",
-        )
-        .unwrap();
+        let config = write_tls_collector(dir.path());
         let added = Command::new(NIGHTJAR)
             .args(["collector", "add-sensor", "tokyo-1", "--config"])
             .arg(&config)

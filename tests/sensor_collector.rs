@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nightjar_test_kit::collector_process::CollectorProcess;
+use nightjar_test_kit::collector_process::{CollectorProcess, write_tls_collector};
 use nightjar_test_kit::ports::ReservedPort;
 use nightjar_test_kit::replay_capture::make_capture;
 use nightjar_test_kit::sensor_toml::SensorToml;
@@ -64,15 +64,7 @@ fn wait_for_sensor(sensor: Child) -> String {
 
 fn sensor_uploads_over_https_to_the_real_collector() {
     let dir = tempfile::tempdir().unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    std::fs::write(dir.path().join("collector.crt"), certified.cert.pem()).unwrap();
-    std::fs::write(dir.path().join("collector.key"), certified.signing_key.serialize_pem()).unwrap();
-    let collector_config = dir.path().join("collector.toml");
-    std::fs::write(
-        &collector_config,
-        "listen = \"127.0.0.1:0\"\ntls_cert = \"collector.crt\"\ntls_key = \"collector.key\"\ndataset_dir = \"data\"\nstate_dir = \"state\"\ncompact_interval_s = 0\n",
-    )
-    .unwrap();
+    let collector_config = write_tls_collector(dir.path());
     let collector_config = collector_config.to_str().unwrap();
     let added = nightjar(&["collector", "add-sensor", "tls-1", "--config", collector_config]);
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));

@@ -2,9 +2,28 @@
 //! until it listens, its log kept, and killed when the guard drops.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+
+/// Write a collector over TLS into `dir` and return its config's path: a self-signed
+/// certificate for `localhost` and `127.0.0.1` (`collector.crt`, the sensors' CA file, and
+/// `collector.key`), and `collector.toml` listening on `127.0.0.1:0` with `data/` and `state/`
+/// in `dir` and compaction off.
+pub fn write_tls_collector(dir: &Path) -> PathBuf {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("rcgen signs a certificate for fixed names");
+    std::fs::write(dir.join("collector.crt"), certified.cert.pem()).expect("the test folder is writable");
+    std::fs::write(dir.join("collector.key"), certified.signing_key.serialize_pem())
+        .expect("the test folder is writable");
+    let config = dir.join("collector.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\ntls_cert = \"collector.crt\"\ntls_key = \"collector.key\"\ndataset_dir = \"data\"\nstate_dir = \"state\"\ncompact_interval_s = 0\n",
+    )
+    .expect("the test folder is writable");
+    config
+}
 
 /// A running collector process; killed (SIGKILL) and reaped on drop.
 pub struct CollectorProcess {
