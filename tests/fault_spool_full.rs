@@ -92,6 +92,21 @@ fn run(test: &str, sensor: &str, fs_size: &str, max_bytes: &str) -> Result<Outco
     Ok(Outcome { stdout, per_batch, tally, missing })
 }
 
+/// The scenario's conservation figures: packets replayed, rows the sensor reported dropped or
+/// lost, rows missing from the dataset, the missing rows it did not report, and duplicates.
+fn report(scenario: &str, tally: &conservation::Tally, missing: u64, reported: u64) {
+    conservation::report(
+        scenario,
+        &[
+            ("packets", tally.expected.to_string()),
+            ("dropped_reported", reported.to_string()),
+            ("missing", missing.to_string()),
+            ("lost", (missing - reported).to_string()),
+            ("duplicated", tally.duplicated.to_string()),
+        ],
+    );
+}
+
 fn a_spool_at_its_bound_drops_the_oldest_batches_counted_exactly() -> Result<(), Skipped> {
     let Outcome { stdout, per_batch, tally, missing } = run("fault_spool_full (bound)", "spool-bound", "16m", "1 MiB")?;
     let (dropped_batches, dropped_rows) = conservation::sensor_line(&stdout, "dropped, spool full");
@@ -110,16 +125,7 @@ fn a_spool_at_its_bound_drops_the_oldest_batches_counted_exactly() -> Result<(),
     assert!(tail.windows(2).all(|w| w[1] == w[0] + 1), "the newest batches are kept: {seqs:?}");
     assert_eq!(*tail.last().unwrap() - tail[0] + 1, tail.len() as u64);
     assert!(tail[0] > 1 + dropped_batches / 2, "the kept run is the newest: {seqs:?}");
-    conservation::report(
-        "spool_bound",
-        &[
-            ("packets", tally.expected.to_string()),
-            ("dropped_reported", dropped_rows.to_string()),
-            ("missing", missing.to_string()),
-            ("lost", (missing - dropped_rows).to_string()),
-            ("duplicated", tally.duplicated.to_string()),
-        ],
-    );
+    report("spool_bound", &tally, missing, dropped_rows);
     Ok(())
 }
 
@@ -133,16 +139,7 @@ fn a_full_spool_disk_loses_the_unwritable_batches_counted_exactly() -> Result<()
     assert_eq!(missing, lost_rows + dropped_rows, "the dataset lacks exactly the rows reported lost:\n{stdout}");
     assert_eq!((tally.duplicated, tally.unexpected), (0, 0), "{tally:?}");
     assert!(!per_batch.is_empty(), "the batches that fitted were delivered");
-    conservation::report(
-        "spool_disk_full",
-        &[
-            ("packets", tally.expected.to_string()),
-            ("dropped_reported", lost_rows.to_string()),
-            ("missing", missing.to_string()),
-            ("lost", (missing - lost_rows).to_string()),
-            ("duplicated", tally.duplicated.to_string()),
-        ],
-    );
+    report("spool_disk_full", &tally, missing, lost_rows);
     Ok(())
 }
 
