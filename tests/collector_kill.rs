@@ -1,6 +1,7 @@
 //! The collector killed with SIGKILL at dozens of random moments while three
 //! sensors push batches (and compaction runs): after each restart it carries
-//! on, and at the end every acknowledged batch is in the dataset exactly once.
+//! on, and at the end every acknowledged batch is in the dataset (a new
+//! collector's dataset is a Delta table, read through its log) exactly once.
 //!
 //! The sensors here are simple retrying clients that follow the wire
 //! protocol: a batch is resent until it is answered `stored` or `duplicate`.
@@ -8,16 +9,13 @@
 //! grows with it). Prints a `RELIABILITY scenario=collector_kill …` line for
 //! `tests/reliability/run`.
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use arrow::array::AsArray;
-use arrow::datatypes::UInt64Type;
 use nightjar_packet::{LinkType, classify, decode};
 use nightjar_record::wire::{self, CONTENT_TYPE};
 use nightjar_record::{PacketBatchBuilder, RecordOptions};
@@ -25,7 +23,6 @@ use nightjar_test_kit::collector_process::CollectorProcess;
 use nightjar_test_kit::conservation;
 use nightjar_test_kit::frames::Ipv4Probe;
 use nightjar_test_kit::ports::ReservedPort;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use tokio::sync::Mutex;
 
 // Each test uses part of the shared helper.
@@ -86,30 +83,6 @@ async fn sensor(name: &'static str, token: String, url: String, stop: Arc<Atomic
         }
         seq += 1;
     }
-}
-
-fn dataset_counts(dataset: &Path) -> BTreeMap<(String, u64), u64> {
-    let mut counts = BTreeMap::new();
-    for day in std::fs::read_dir(dataset).unwrap().flatten() {
-        if !day.file_name().to_string_lossy().starts_with("day=") {
-            continue;
-        }
-        for file in std::fs::read_dir(day.path()).unwrap().flatten() {
-            let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(file.path()).unwrap())
-                .unwrap()
-                .build()
-                .unwrap();
-            for batch in reader {
-                let batch = batch.unwrap();
-                let sensors = batch.column_by_name("sensor").unwrap().as_string::<i32>().clone();
-                let seqs = batch.column_by_name("batch_seq").unwrap().as_primitive::<UInt64Type>().clone();
-                for i in 0..batch.num_rows() {
-                    *counts.entry((sensors.value(i).to_string(), seqs.value(i))).or_insert(0) += 1;
-                }
-            }
-        }
-    }
-    counts
 }
 
 fn sigkill_at_random_points_loses_and_repeats_nothing() {
@@ -173,7 +146,8 @@ fn sigkill_at_random_points_loses_and_repeats_nothing() {
     });
     stop_with_sigterm(&mut collector.child);
 
-    let counts = dataset_counts(&dir.path().join("data"));
+    let dataset = dir.path().join("data");
+    let counts = conservation::rows_per_batch(&conservation::committed_batches(&dataset));
     let mut checked = 0;
     for (name, acked) in SENSORS.iter().zip(&acked) {
         let acked = runtime.block_on(acked.lock()).clone();
@@ -186,12 +160,11 @@ fn sigkill_at_random_points_loses_and_repeats_nothing() {
     }
     let expected: usize = counts.len();
     assert_eq!(checked, expected, "no batch is in the dataset that was not acknowledged");
-    let compacted = std::fs::read_dir(dir.path().join("data"))
-        .unwrap()
-        .flatten()
-        .filter(|d| d.file_name().to_string_lossy().starts_with("day="))
-        .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
-        .filter(|f| f.file_name().to_string_lossy().starts_with("part-compact-"))
+    // The files of the table's latest snapshot (a plain folder's day folders before the table).
+    let files = conservation::snapshot_files(&dataset).expect("a new collector's dataset is a table");
+    let compacted = files
+        .iter()
+        .filter(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("part-compact-")))
         .count();
     assert!(compacted > 0, "compaction ran (and was killed at times) during the loop");
     eprintln!(

@@ -37,8 +37,9 @@ pub struct CollectorConfig {
     pub tls_key: Option<PathBuf>,
     /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     pub allow_insecure: bool,
-    /// The dataset the collector writes: a folder (`day=YYYY-MM-DD/` partitions, a Delta table
-    /// when it holds `_delta_log/`), or `s3://bucket/prefix`, a Delta table in S3-compatible
+    /// The dataset the collector writes: a folder (`day=YYYY-MM-DD/` partitions; a Delta table,
+    /// which a new or empty folder becomes at the first start, or a plain folder of layout
+    /// version 1), or `s3://bucket/prefix`, a Delta table in S3-compatible
     /// object storage (created when absent; credentials, region and endpoint from the `AWS_*`
     /// variables), whose files are written in `state_dir/staging` first.
     pub dataset_dir: PathBuf,
@@ -291,6 +292,11 @@ mod tests {
     fn minimal_loopback_config_loads_with_relative_paths_resolved() {
         let config = load("listen = \"127.0.0.1:8080\"\ndataset_dir = \"data\"\nstate_dir = \"state\"\n").unwrap();
         assert!(config.dataset_dir.is_absolute() && config.dataset_dir.ends_with("data"));
+        assert_eq!(config.remote_dataset(), None);
+        let s3 = load("listen = \"127.0.0.1:8080\"\ndataset_dir = \"s3://bucket/telescope\"\nstate_dir = \"state\"\n")
+            .unwrap();
+        assert_eq!(s3.remote_dataset(), Some("s3://bucket/telescope"), "a URL is not made a path");
+        assert!(s3.state_dir.is_absolute());
         assert_eq!(config.limits, Limits::default());
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use axum_server::tls_rustls::RustlsConfig;
-use nightjar_dataset::{AsOf, PacketTable, TableLocation};
+use nightjar_dataset::{PacketTable, TableLocation};
 use nightjar_geo::{Enricher, GeoDb};
 use nightjar_ops::error_chain;
 use tokio::sync::Semaphore;
@@ -112,8 +112,8 @@ impl RunningCollector {
 }
 
 /// The table batches are committed to: the one in object storage (`dataset_dir = "s3://…"`,
-/// created when absent, files staged in `state_dir/staging`), or the local dataset folder when it
-/// holds a Delta log; `None` for a plain folder.
+/// created when absent, files staged in `state_dir/staging`), or the local dataset folder, made a
+/// table when it holds no data yet; `None` for a plain folder of layout version 1.
 async fn open_table(config: &CollectorConfig) -> Result<Option<TableSink>, RunError> {
     let staging = config.state_dir.join("staging");
     let (location, mut table) = match config.remote_dataset() {
@@ -129,12 +129,23 @@ async fn open_table(config: &CollectorConfig) -> Result<Option<TableSink>, RunEr
             }
             (location, table)
         }
-        None if config.dataset_dir.join(nightjar_dataset::table::LOG_DIR).is_dir() => {
-            let location = TableLocation::parse(&config.dataset_dir.to_string_lossy()).map_err(RunError::Table)?;
-            let table = PacketTable::open(&location, &AsOf::Latest).await.map_err(RunError::Table)?;
+        None if nightjar_dataset::has_partitions(&config.dataset_dir)
+            && !config.dataset_dir.join(nightjar_dataset::table::LOG_DIR).is_dir() =>
+        {
+            tracing::info!(
+                dataset = %config.dataset_dir.display(),
+                "the dataset is a plain folder (layout version 1); `nightjar convert` makes it a table"
+            );
+            return Ok(None);
+        }
+        // A table, or a new dataset, which starts as one.
+        None => {
+            let dir = &config.dataset_dir;
+            std::fs::create_dir_all(dir).map_err(|source| RunError::Folder { path: dir.clone(), source })?;
+            let location = TableLocation::parse(&dir.to_string_lossy()).map_err(RunError::Table)?;
+            let table = PacketTable::open_or_create(&location).await.map_err(RunError::Table)?;
             (location, table)
         }
-        None => return Ok(None),
     };
     table.set_staging(staging);
     tracing::info!(table = %location.given, version = table.version(), "committing batches to the Delta table");

@@ -185,7 +185,11 @@ async fn commit_group(table: &mut PacketTable, group: Vec<Waiting>) {
         info.insert("nightjar.writer".into(), nightjar_dataset::table::DELTA_WRITER.into());
         info.insert("nightjar.batches".into(), round.len().into());
         info.insert("nightjar.rows".into(), round.iter().map(|w| w.rows).sum::<u64>().into());
-        let note = CommitNote { batches: round.iter().map(|w| (w.sensor.clone(), w.seq)).collect(), info };
+        let note = CommitNote {
+            batches: round.iter().map(|w| (w.sensor.clone(), w.seq)).collect(),
+            info,
+            imports: Vec::new(),
+        };
         match table.append(&files, note).await {
             Ok(version) => {
                 for waiting in round {

@@ -34,7 +34,7 @@ async fn append_batch(table: &mut PacketTable, root: &std::path::Path, seq: u64)
         .iter()
         .map(|file| NewFile::from_committed(root, file).expect("inside the table"))
         .collect();
-    let note = CommitNote { batches: vec![("s".into(), seq)], info: serde_json::Map::new() };
+    let note = CommitNote { batches: vec![("s".into(), seq)], info: serde_json::Map::new(), imports: Vec::new() };
     table.append(&files, note).await.expect("committed");
 }
 

@@ -28,9 +28,49 @@ pub const LOG_VAR: &str = "NIGHTJAR_RELIABILITY_LOG";
 const KEY_COLUMNS: [&str; 9] =
     ["time", "src_ip", "dst_ip", "protocol", "src_port", "dst_port", "ip_id", "ip_len", "tcp_seq"];
 
-/// Every row of the committed Parquet files under `dataset` (in-progress
-/// `_…` and hidden `.…` entries are not part of the dataset).
+/// Every row of the dataset: for a Delta table the files of its latest
+/// snapshot (files a crashed writer left, or that a compaction replaced, are
+/// not part of it); for a plain folder every committed Parquet file
+/// (in-progress `_…` and hidden `.…` entries are not part of the dataset).
 pub fn committed_batches(dataset: &Path) -> Vec<RecordBatch> {
+    match snapshot_files(dataset) {
+        Some(files) => files.iter().flat_map(|path| read_parquet(path)).collect(),
+        None => folder_batches(dataset),
+    }
+}
+
+/// The files of the latest snapshot of the table at `dataset`, or `None` for a plain folder.
+pub fn snapshot_files(dataset: &Path) -> Option<Vec<std::path::PathBuf>> {
+    if !dataset.join(nightjar_dataset::table::LOG_DIR).is_dir() {
+        return None;
+    }
+    let root = dataset.to_path_buf();
+    // A thread of its own: callers may be inside a runtime already.
+    let listed = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(async {
+            let location = nightjar_dataset::TableLocation::parse(&root.to_string_lossy()).expect("a table path");
+            let table = nightjar_dataset::PacketTable::open(&location, &nightjar_dataset::AsOf::Latest)
+                .await
+                .unwrap_or_else(|e| panic!("{}: the table does not open: {e}", root.display()));
+            let files = table.files().expect("the snapshot's files");
+            files.files_iter().map(|meta| root.join(meta.location.as_ref())).collect::<Vec<_>>()
+        })
+    });
+    Some(listed.join().expect("listing the snapshot"))
+}
+
+fn read_parquet(path: &Path) -> Vec<RecordBatch> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: a snapshot file: {e}", path.display()));
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap_or_else(|e| panic!("{}: a committed file is unreadable: {e}", path.display()))
+        .build()
+        .unwrap()
+        .map(|batch| batch.unwrap())
+        .collect()
+}
+
+fn folder_batches(dataset: &Path) -> Vec<RecordBatch> {
     let mut batches = Vec::new();
     let mut folders = vec![dataset.to_path_buf()];
     while let Some(folder) = folders.pop() {
@@ -44,12 +84,7 @@ pub fn committed_batches(dataset: &Path) -> Vec<RecordBatch> {
             if path.is_dir() {
                 folders.push(path);
             } else if name.ends_with(".parquet") {
-                let file = std::fs::File::open(&path).unwrap();
-                let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-                    .unwrap_or_else(|e| panic!("{}: a committed file is unreadable: {e}", path.display()))
-                    .build()
-                    .unwrap();
-                batches.extend(reader.map(|batch| batch.unwrap()));
+                batches.extend(read_parquet(&path));
             }
         }
     }

@@ -71,7 +71,7 @@ pub async fn convert(location: &TableLocation) -> Result<Converted, DatasetError
     info.insert("nightjar.operation".into(), "convert".into());
     info.insert("nightjar.writer".into(), DELTA_WRITER.into());
     let sensors = highest.len();
-    let note = CommitNote { batches: highest.into_iter().collect(), info };
+    let note = CommitNote { batches: highest.into_iter().collect(), info, imports: Vec::new() };
     let version = table.append(&files, note).await?;
     Ok(Converted { files: files.len(), rows, sensors, version })
 }

@@ -51,6 +51,9 @@ pub const LOG_DIR: &str = "_delta_log";
 /// How Nightjar names itself in the commits it writes.
 pub const DELTA_WRITER: &str = concat!("nightjar ", env!("CARGO_PKG_VERSION"));
 
+/// The prefix of the transaction id that records an imported capture file, by content.
+pub const IMPORT_TXN_PREFIX: &str = "nightjar-import:";
+
 /// The prefix of the transaction id that records a sensor's highest stored batch.
 pub const SENSOR_TXN_PREFIX: &str = "nightjar-sensor:";
 
@@ -150,6 +153,9 @@ pub struct CommitNote {
     pub batches: Vec<(String, u64)>,
     /// Free-form facts kept in the commit's `commitInfo` (who wrote it, from what).
     pub info: serde_json::Map<String, serde_json::Value>,
+    /// SHA-256 (hex) of every capture file the commit imports: each sets the transaction id
+    /// `nightjar-import:<sha256>`, so the log itself says which captures the table holds.
+    pub imports: Vec<String>,
 }
 
 /// The packet table: the Delta log over the dataset's Parquet files.
@@ -256,13 +262,22 @@ impl PacketTable {
 
     /// The highest batch sequence number of `sensor` the table has stored, if any.
     pub async fn stored_seq(&self, sensor: &str) -> Result<Option<u64>, DatasetError> {
+        let version = self.transaction_version(format!("{SENSOR_TXN_PREFIX}{sensor}")).await?;
+        Ok(version.and_then(|v| u64::try_from(v).ok()))
+    }
+
+    /// Whether a commit of the snapshot imported the capture file whose contents hash to `sha256`.
+    pub async fn holds_import(&self, sha256: &str) -> Result<bool, DatasetError> {
+        Ok(self.transaction_version(format!("{IMPORT_TXN_PREFIX}{sha256}")).await?.is_some())
+    }
+
+    async fn transaction_version(&self, app_id: String) -> Result<Option<i64>, DatasetError> {
         let state =
             self.table.snapshot().map_err(|source| delta_error("reading the snapshot of", &self.location, source))?;
-        let version = state
-            .transaction_version(self.table.log_store().as_ref(), format!("{SENSOR_TXN_PREFIX}{sensor}"))
+        state
+            .transaction_version(self.table.log_store().as_ref(), app_id)
             .await
-            .map_err(|source| delta_error("reading the transaction ids of", &self.location, source))?;
-        Ok(version.and_then(|v| u64::try_from(v).ok()))
+            .map_err(|source| delta_error("reading the transaction ids of", &self.location, source))
     }
 
     /// Commits `files` (already in the table's folder) as one new version, with the transaction
@@ -290,6 +305,13 @@ impl PacketTable {
             properties = properties.with_application_transaction(Transaction::new_with_last_update(
                 format!("{SENSOR_TXN_PREFIX}{sensor}"),
                 version,
+                Some(now_ms),
+            ));
+        }
+        for sha256 in &note.imports {
+            properties = properties.with_application_transaction(Transaction::new_with_last_update(
+                format!("{IMPORT_TXN_PREFIX}{sha256}"),
+                1,
                 Some(now_ms),
             ));
         }

@@ -43,7 +43,7 @@ fn write(table: &PacketTable, writer_id: &str, batch: &RecordBatch) -> Vec<NewFi
 }
 
 fn note(sensor: &str, seq: u64) -> CommitNote {
-    CommitNote { batches: vec![(sensor.to_owned(), seq)], info: serde_json::Map::new() }
+    CommitNote { batches: vec![(sensor.to_owned(), seq)], info: serde_json::Map::new(), imports: Vec::new() }
 }
 
 fn location(dir: &tempfile::TempDir) -> TableLocation {

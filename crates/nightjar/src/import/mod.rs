@@ -5,7 +5,13 @@
 //! the dataset is touched, the Parquet files are written under `_inprogress/`, moved into their
 //! day folders once every file was read to the end (unless `--keep-partial`), and made part of
 //! the table by one commit to its Delta log; a failed run removes what it wrote. Files already
-//! imported (same SHA-256, see [`ledger`]) are refused.
+//! imported (same SHA-256) are refused: the commit that imports a file sets the transaction id
+//! `nightjar-import:<sha256>` in the log, and a local dataset also lists its imports by name in
+//! [`ledger`].
+//!
+//! `--data s3://bucket/prefix` writes a table in S3-compatible object storage: the files are
+//! written in a staging folder under the system's temporary folder, copied into the store, and
+//! then committed.
 
 mod ledger;
 
@@ -17,7 +23,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use indicatif::ProgressBar;
 use nightjar_capture::{CaptureFile, FrameEvent};
 use nightjar_dataset::{
-    CommitNote, IN_PROGRESS_DIR, NewFile, PacketTable, PartitionedWriter, PreparedFile, TableLocation, WriterOptions,
+    CommitNote, CommittedFile, IN_PROGRESS_DIR, PacketTable, PartitionedWriter, PreparedFile, TableLocation,
+    WriterOptions,
 };
 use nightjar_geo::{Enricher, GeoDb};
 use nightjar_ops::StateLock;
@@ -34,9 +41,10 @@ pub struct ImportArgs {
     /// Capture files to read: pcap or pcapng, any supported link type.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Dataset to write into: a Delta table (created if missing); files land in
+    /// Dataset to write into: a Delta table (created if missing), a folder or
+    /// `s3://bucket/prefix` (credentials and endpoint from the `AWS_*` variables); files land in
     /// `day=YYYY-MM-DD/` partitions and one commit adds them. `--out` is the same option.
-    #[arg(long = "data", visible_alias = "out", default_value = DEFAULT_DATASET, value_name = "DIR")]
+    #[arg(long = "data", visible_alias = "out", default_value = DEFAULT_DATASET, value_name = "DIR|URL")]
     data: PathBuf,
     /// Sensor id recorded in every row.
     #[arg(long, default_value = "import", value_name = "ID")]
@@ -111,12 +119,24 @@ pub fn run(args: ImportArgs) -> Result<()> {
     let enricher = open_enricher(args.country_db.as_deref(), args.asn_db.as_deref())?;
     let (inputs, unreadable) = check_inputs(&args)?;
 
-    let root = args.data.clone();
+    let run_id = format!(
+        "import-{}-{}",
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0),
+        std::process::id()
+    );
+    let runtime = nightjar_ops::runtime("import", Some(1)).context("starting the import's runtime")?;
+    let remote = args.data.to_str().filter(|text| text.starts_with("s3://")).map(str::to_owned);
+    let (root, staging) = match &remote {
+        Some(_) => {
+            let staging = Staging(std::env::temp_dir().join(format!("nightjar-{run_id}")));
+            (staging.0.clone(), Some(staging))
+        }
+        None => (args.data.clone(), None),
+    };
     let created_root = !root.exists();
     let created_in_progress = !root.join(IN_PROGRESS_DIR).exists();
     std::fs::create_dir_all(&root).with_context(|| format!("creating dataset folder {}", root.display()))?;
-    let runtime = nightjar_ops::runtime("import", Some(1)).context("starting the import's runtime")?;
-    let opened = TableLocation::parse(&root.to_string_lossy())
+    let opened = TableLocation::parse(remote.as_deref().unwrap_or(&root.to_string_lossy()))
         .and_then(|location| runtime.block_on(PacketTable::open_or_create(&location)));
     let mut table = match opened {
         Ok(table) => table,
@@ -127,13 +147,9 @@ pub fn run(args: ImportArgs) -> Result<()> {
             return Err(error).context("opening the dataset");
         }
     };
-    let run_id = format!(
-        "import-{}-{}",
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0),
-        std::process::id()
-    );
-    let commit = |files: &[NewFile], note: CommitNote| runtime.block_on(table.append(files, note));
-    let file_errors = match import_into(&args, &inputs, unreadable, &run_id, research, &enricher, commit) {
+    table.set_staging(root.clone());
+    let mut target = Target { table, runtime: &runtime, root: root.clone(), local: staging.is_none() };
+    let file_errors = match import_into(&args, &inputs, unreadable, &run_id, research, &enricher, &mut target) {
         Ok(file_errors) => file_errors,
         Err(error) => {
             remove_leftovers(&root, &run_id, created_root, created_in_progress);
@@ -197,25 +213,29 @@ fn import_into(
     run_id: &str,
     research: ResearchScanners,
     enricher: &Enricher,
-    mut commit: impl FnMut(&[NewFile], CommitNote) -> Result<u64, nightjar_dataset::DatasetError>,
+    target: &mut Target<'_>,
 ) -> Result<Vec<String>> {
-    let root = &args.data;
-    // Held until the ledger is written: two imports of one file at once cannot both pass.
-    let _lock = StateLock::acquire(&ImportLedger::path(root)).context("locking the import ledger")?;
-    let mut ledger = ImportLedger::load(root)?;
+    let root = &target.root.clone();
+    // Held until the ledger is written: two imports of one file at once cannot both pass (into a
+    // table in object storage, the second commit conflicts instead).
+    let _lock = match target.local {
+        true => Some(StateLock::acquire(&ImportLedger::path(root)).context("locking the import ledger")?),
+        false => None,
+    };
+    let mut ledger = if target.local { ImportLedger::load(root)? } else { ImportLedger::default() };
     if !args.allow_duplicate {
-        let earlier: Vec<String> = inputs
-            .iter()
-            .filter_map(|input| {
-                ledger.find(&input.sha256).map(|entry| {
-                    format!("{} (imported as {} at {})", input.path.display(), entry.file, entry.imported_at)
-                })
-            })
-            .collect();
+        let mut earlier = Vec::new();
+        for input in inputs {
+            if let Some(entry) = ledger.find(&input.sha256) {
+                earlier.push(format!("{} (imported as {} at {})", input.path.display(), entry.file, entry.imported_at));
+            } else if target.holds_import(&input.sha256)? {
+                earlier.push(format!("{} (the table's log records its contents)", input.path.display()));
+            }
+        }
         if !earlier.is_empty() {
             bail!(
                 "already imported into {}, by content:\n  {}\nnothing was imported; give --allow-duplicate to store them again",
-                root.display(),
+                args.data.display(),
                 earlier.join("\n  ")
             );
         }
@@ -286,11 +306,6 @@ fn import_into(
     for file in prepared {
         committed.push(file.publish().context("moving Parquet files into their day folders")?);
     }
-    let new_files = committed
-        .iter()
-        .map(|file| NewFile::from_committed(root, file))
-        .collect::<Result<Vec<_>, _>>()
-        .context("listing the files to commit")?;
     let rows: u64 = committed.iter().map(|f| f.rows).sum();
     let mut info = serde_json::Map::new();
     info.insert("nightjar.operation".into(), "import".into());
@@ -300,7 +315,8 @@ fn import_into(
         "nightjar.captures".into(),
         inputs.iter().map(|input| serde_json::Value::from(input.sha256.clone())).collect(),
     );
-    let version = match commit(&new_files, CommitNote { batches: Vec::new(), info }) {
+    let imports = inputs.iter().map(|input| input.sha256.clone()).collect();
+    let version = match target.commit(&committed, CommitNote { batches: Vec::new(), info, imports }) {
         Ok(version) => version,
         Err(error) => {
             // Not in the log, so no table reader sees them; folder readers would.
@@ -321,7 +337,9 @@ fn import_into(
             run: run_id.to_string(),
         });
     }
-    ledger.save(root)?;
+    if target.local {
+        ledger.save(root)?;
+    }
 
     let elapsed = started.elapsed().as_secs_f64();
     let counters = ingest.counters();
@@ -329,7 +347,7 @@ fn import_into(
         "imported {} {} into {}",
         inputs.len(),
         summary::plural(inputs.len() as u64, "file", "files"),
-        root.display()
+        args.data.display()
     );
     print!("{}", summary::describe(counters, &capture_skips));
     let bytes: u64 = committed.iter().map(|f| f.bytes).sum();
@@ -342,6 +360,55 @@ fn import_into(
     }
     println!("elapsed            {:>11.2}s ({:.0} frames/s)", elapsed, counters.frames as f64 / elapsed.max(1e-9));
     Ok(file_errors)
+}
+
+/// The table an import writes, and where its files are written first.
+struct Target<'a> {
+    table: PacketTable,
+    runtime: &'a tokio::runtime::Runtime,
+    /// The table's folder, or the staging folder of a table in object storage.
+    root: PathBuf,
+    /// Whether the table is a local folder (which also keeps `_imports.json`).
+    local: bool,
+}
+
+impl Target<'_> {
+    /// Whether the table's log records an import of these contents.
+    fn holds_import(&self, sha256: &str) -> Result<bool> {
+        self.runtime.block_on(self.table.holds_import(sha256)).context("reading the table's log")
+    }
+
+    /// Moves `files` into the table's storage and commits them; on a failure nothing of them
+    /// stays in object storage.
+    fn commit(&mut self, files: &[CommittedFile], note: CommitNote) -> Result<u64, nightjar_dataset::DatasetError> {
+        let table = &mut self.table;
+        self.runtime.block_on(async {
+            let mut placed = Vec::with_capacity(files.len());
+            for file in files {
+                match table.place(file).await {
+                    Ok(entry) => placed.push(entry),
+                    Err(error) => {
+                        table.discard(&placed).await;
+                        return Err(error);
+                    }
+                }
+            }
+            let committed = table.append(&placed, note).await;
+            if committed.is_err() {
+                table.discard(&placed).await;
+            }
+            committed
+        })
+    }
+}
+
+/// A staging folder, removed with everything in it when the import ends.
+struct Staging(PathBuf);
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Removes what a failed run wrote: its files under `_inprogress/`, and the folders it created.
