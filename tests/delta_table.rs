@@ -167,6 +167,12 @@ fn a_version_1_folder_is_converted_without_rewriting_a_file() {
     assert_eq!(before, after, "no data file was rewritten, added or removed");
     let again = nightjar(&["convert", text(&old)]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("it is a table already"));
+
+    // A mistyped path is refused, not made an empty table.
+    let missing = old.with_file_name("no-such-dataset");
+    let refused = nightjar(&["convert", text(&missing)]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("no such dataset folder"));
+    assert!(!missing.exists(), "nothing was created");
 }
 
 fn python_deltalake_and_duckdb_read_what_nightjar_reads() -> Result<(), Skipped> {

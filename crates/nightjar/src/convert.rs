@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use nightjar_dataset::TableLocation;
 
 use crate::summary;
@@ -19,6 +19,10 @@ pub struct ConvertArgs {
 /// Run `nightjar convert`.
 pub fn run(args: ConvertArgs) -> Result<()> {
     let given = args.data.to_string_lossy().into_owned();
+    // A mistyped path must not become an empty table.
+    if !args.data.is_dir() {
+        bail!("converting {given}: no such dataset folder");
+    }
     let location = TableLocation::parse(&given).with_context(|| format!("converting {given}"))?;
     let runtime = nightjar_ops::runtime("convert", Some(1)).context("starting the runtime")?;
     let converted =
