@@ -2,6 +2,7 @@
 //! the engine's guarantees, golden SQL outputs on the fixed dataset of `nightjar_test_kit::fixture`,
 //! and SQL of any shape.
 
+mod distinct_counts;
 mod engine;
 mod golden;
 mod sql_shapes;

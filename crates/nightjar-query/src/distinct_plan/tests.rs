@@ -9,6 +9,9 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::*;
 
+/// One row of [`table`]: group, address, port, country.
+type Row = (i64, Option<u128>, Option<u16>, Option<&'static str>);
+
 /// Two partitions of (g, addr with nulls, port, country with nulls) rows over `groups` groups.
 fn table(n: usize, groups: usize) -> MemTable {
     let schema = Arc::new(Schema::new(vec![
@@ -24,7 +27,7 @@ fn table(n: usize, groups: usize) -> MemTable {
         state ^= state << 17;
         state
     };
-    let rows: Vec<(i64, Option<u128>, Option<u16>, Option<&str>)> = (0..n)
+    let rows: Vec<Row> = (0..n)
         .map(|_| {
             let r = next();
             let address = (!r.is_multiple_of(13)).then_some(0xffff_0a00_0000_u128 + u128::from(r >> 50));
