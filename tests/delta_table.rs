@@ -26,6 +26,7 @@ pub fn tests() -> Vec<Trial> {
             "a_version_1_folder_is_converted_without_rewriting_a_file",
             a_version_1_folder_is_converted_without_rewriting_a_file,
         ),
+        trial(module_path!(), "an_import_into_a_relative_path_commits", an_import_into_a_relative_path_commits),
         trial(
             module_path!(),
             "python_deltalake_and_duckdb_read_what_nightjar_reads",
@@ -133,6 +134,21 @@ fn imports_commit_versions_that_readers_can_go_back_to() {
     assert!(!refused.status.success(), "a version that does not exist is refused");
     let refused = nightjar(&["sql", "--data", text(&table), "--as-of", "last week", "-c", count]);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("neither a table version"));
+}
+
+/// `--data` as a path relative to the working folder, as users type it.
+fn an_import_into_a_relative_path_commits() {
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let pcap = capture(work.path(), "a.pcap", "2000", "3");
+    let out = Command::new(NIGHTJAR)
+        .current_dir(work.path())
+        .args(["import", "--quiet", "--data", "rel", text(&pcap)])
+        .output()
+        .expect("the nightjar binary runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = imported_rows(&String::from_utf8_lossy(&out.stdout));
+    assert!(rows > 1_500);
+    assert_eq!(number(&work.path().join("rel"), &[], "SELECT count(*) FROM packets"), rows);
 }
 
 fn a_version_1_folder_is_converted_without_rewriting_a_file() {

@@ -148,7 +148,9 @@ pub fn run(args: ImportArgs) -> Result<()> {
         }
     };
     table.set_staging(root.clone());
-    let mut target = Target { table, runtime: &runtime, root: root.clone(), local: staging.is_none() };
+    // The files are written where the table places them from: its own (absolute) folder, or staging.
+    let write_root = table.write_root().context("opening the dataset")?;
+    let mut target = Target { table, runtime: &runtime, root: write_root, local: staging.is_none() };
     let file_errors = match import_into(&args, &inputs, unreadable, &run_id, research, &enricher, &mut target) {
         Ok(file_errors) => file_errors,
         Err(error) => {
