@@ -29,6 +29,11 @@ pub fn tests() -> Vec<Trial> {
         trial(module_path!(), "an_import_into_a_relative_path_commits", an_import_into_a_relative_path_commits),
         trial(
             module_path!(),
+            "a_foreign_writers_compaction_reads_the_same_and_imports_go_on",
+            a_foreign_writers_compaction_reads_the_same_and_imports_go_on,
+        ),
+        trial(
+            module_path!(),
             "python_deltalake_and_duckdb_read_what_nightjar_reads",
             python_deltalake_and_duckdb_read_what_nightjar_reads,
         ),
@@ -227,5 +232,34 @@ fn python_deltalake_and_duckdb_read_what_nightjar_reads() -> Result<(), Skipped>
         })
         .collect();
     assert_eq!(seen["per_country"], serde_json::Value::Array(ours), "per-country distinct sources agree");
+    Ok(())
+}
+
+/// Another program writes the table: the Python `deltalake` package compacts it (removing
+/// Nightjar's files and adding one it wrote itself, with the log's widened column types). Nightjar
+/// reads the same answers from that snapshot, and its next import commits after the foreign one.
+fn a_foreign_writers_compaction_reads_the_same_and_imports_go_on() -> Result<(), Skipped> {
+    python_imports("delta_table::foreign_writer", "deltalake", "pip install deltalake")?;
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let table = work.path().join("table");
+    let first = import(work.path(), &table, "a.pcap", "3000", "7");
+    let second = import(work.path(), &table, "b.pcap", "2000", "8");
+    let answers = "SELECT count(*), sum(dst_port), max(tcp_seq), count(DISTINCT src_ip), min(ip_ttl) FROM packets";
+    let before = ok(&["sql", "--data", text(&table), "--format", "csv", "-c", answers]);
+
+    let compact = "import os, sys\nfrom deltalake import DeltaTable\nt = DeltaTable(sys.argv[1])\n\
+                   m = t.optimize.compact()\nprint(m['numFilesRemoved'], t.version(), flush=True)\nos._exit(0)\n";
+    let out = Command::new("python3").args(["-c", compact]).arg(&table).output().expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    let (removed, version) = said.trim().split_once(' ').expect("two numbers");
+    assert!(removed.parse::<u64>().expect("a count") >= 2, "the foreign compaction rewrote files: {said}");
+    assert_eq!(version, "3", "the foreign commit follows the two imports");
+
+    let after = ok(&["sql", "--data", text(&table), "--format", "csv", "-c", answers]);
+    assert_eq!(after, before, "the foreign writer's files read as Nightjar's did");
+    let third = import(work.path(), &table, "c.pcap", "1000", "9");
+    assert_eq!(log_versions(&table).last().map(String::as_str), Some("00000000000000000004.json"));
+    assert_eq!(number(&table, &[], "SELECT count(*) FROM packets"), first + second + third);
     Ok(())
 }
