@@ -274,6 +274,25 @@ fn the_summary_speaks_of_one_file_in_the_singular() {
     assert!(stdout.starts_with("imported 1 file into "), "{stdout}");
 }
 
+/// On a terminal every long step shows its progress: the capture being read, and the Parquet write
+/// as a bar over the rows (one step per day's file). `script` gives the import a terminal.
+fn on_a_terminal_the_write_phase_shows_a_bar_over_its_rows() -> Result<(), nightjar_test_kit::prereq::Skipped> {
+    let script = nightjar_test_kit::prereq::which("script").ok_or_else(|| {
+        nightjar_test_kit::prereq::missing("import_cli::progress", "`script` (util-linux) is not installed")
+    })?;
+    let work = tempfile::tempdir().unwrap();
+    let pcap = work.path().join("week.pcap");
+    let out = nightjar(&["generate", "--out", pcap.to_str().unwrap(), "--packets", "60000", "--duration", "604800"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let command = format!("{NIGHTJAR} import {} --data {}", pcap.display(), work.path().join("data").display());
+    let shown = Command::new(script).args(["-qec", &command, "/dev/null"]).output().expect("script runs");
+    let screen = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.status.success(), "{screen}");
+    assert!(screen.contains("writing sorted, compressed Parquet"), "the write phase has a bar:\n{screen}");
+    assert!(screen.contains("rows"), "counted in rows:\n{screen}");
+    Ok(())
+}
+
 /// This file's tests, run by the harness in `main.rs`.
 pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
     use nightjar_test_kit::trial;
@@ -286,5 +305,6 @@ pub(crate) fn tests() -> Vec<nightjar_test_kit::harness::Trial> {
         trial!(a_capture_imported_before_is_refused_unless_allowed),
         trial!(a_dark_prefix_without_a_mask_is_refused_with_the_masks_to_choose),
         trial!(the_summary_speaks_of_one_file_in_the_singular),
+        trial!(on_a_terminal_the_write_phase_shows_a_bar_over_its_rows),
     ]
 }

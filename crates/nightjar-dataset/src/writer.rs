@@ -186,7 +186,13 @@ impl PartitionedWriter {
     /// caller that must record the files (in a ledger) before they become
     /// visible. Files this writer already rolled over and committed are
     /// refused: use one writer per prepared unit.
-    pub fn prepare(mut self) -> Result<Vec<PreparedFile>, DatasetError> {
+    pub fn prepare(self) -> Result<Vec<PreparedFile>, DatasetError> {
+        self.prepare_with_progress(|_| {})
+    }
+
+    /// [`PartitionedWriter::prepare`], calling `on_file` with each file's rows as soon as that
+    /// file is written (sorting and encoding a day's rows is most of the work), for a progress bar.
+    pub fn prepare_with_progress(mut self, mut on_file: impl FnMut(u64)) -> Result<Vec<PreparedFile>, DatasetError> {
         if !self.committed.is_empty() {
             return Err(DatasetError::Schema(
                 "a writer that rolled files over cannot prepare; raise max_rows_per_file".into(),
@@ -196,7 +202,9 @@ impl PartitionedWriter {
         let mut prepared = Vec::with_capacity(days.len());
         for day in days {
             if let Some(open) = self.open.remove(&day) {
-                prepared.push(finish_file(open)?);
+                let file = finish_file(open)?;
+                on_file(file.rows);
+                prepared.push(file);
             }
         }
         Ok(prepared)

@@ -16,6 +16,11 @@ pub fn bytes(label: &str, total: u64, quiet: bool) -> ProgressBar {
     styled(total, quiet, "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}", label)
 }
 
+/// A bar over `total` rows, labelled `label`.
+pub fn rows(label: &str, total: u64, quiet: bool) -> ProgressBar {
+    styled(total, quiet, "{msg} [{bar:40}] {human_pos}/{human_len} rows {elapsed} eta {eta}", label)
+}
+
 /// A bar over `total` steps; the message names the step under way.
 pub fn steps(label: &str, total: u64, quiet: bool) -> ProgressBar {
     styled(total, quiet, "{prefix} [{bar:30}] {pos}/{len} {elapsed} {msg}", label)

@@ -300,9 +300,9 @@ fn import_into(
         writer.write(&enricher.enrich(&ingest.finish_batch(&args.sensor, batch_seq))?)?;
     }
     let pending = writer.pending_rows();
-    let spinner = progress::spinner(&format!("writing {pending} rows as sorted, compressed Parquet"), args.quiet);
-    let prepared = writer.prepare().context("writing Parquet files");
-    spinner.finish_and_clear();
+    let bar = progress::rows("writing sorted, compressed Parquet", pending, args.quiet);
+    let prepared = writer.prepare_with_progress(|rows| bar.inc(rows)).context("writing Parquet files");
+    bar.finish_and_clear();
     let prepared: Vec<PreparedFile> = prepared?;
     let mut committed = Vec::with_capacity(prepared.len());
     for file in prepared {
