@@ -275,26 +275,27 @@ fn two_heavy_queries_on_serve_sql_do_not_starve_another_clients_select_1() -> Re
         "adbc_driver_flightsql.dbapi, adbc_driver_manager, pyarrow",
         "pip install -r .ci/python-requirements.txt",
     )?;
-    let mut server = ServeSql::start(&["--time-limit", "6s"]);
-    let started = Instant::now();
-    let heavy: Vec<Child> = (0..2)
+    let mut server = ServeSql::start(&["--time-limit", "10s"]);
+    let mut heavy: Vec<Child> = (0..2)
         .map(|_| server.client("one", Some(CPU_BOUND)).stdout(Stdio::piped()).spawn().expect("python3 runs"))
         .collect();
     // Let both heavy queries get going before the light one arrives.
     std::thread::sleep(Duration::from_millis(1_500));
     let pings = json_of(server.client("pings", None).output().expect("python3 runs"), "pings");
-    let light_done = started.elapsed();
+    // Not starved: the light client got its answers while the heavy queries still ran (on a busy
+    // machine its own start-up may take seconds; what counts is that it did not wait for them).
+    let heavy_running = heavy.iter_mut().map(|child| child.try_wait().ok().flatten()).filter(Option::is_none).count();
+    assert!(heavy_running > 0, "the SELECT 1 calls ended only after the heavy queries did");
     for ping in pings.as_array().expect("a list of outcomes") {
         assert_eq!(ping["value"], 1, "{ping}");
         let seconds = ping["seconds"].as_f64().expect("seconds");
         assert!(seconds < 2.0, "SELECT 1 took {seconds:.2} s while two heavy queries ran");
     }
-    assert!(light_done < Duration::from_secs(6), "the SELECT 1 calls ended after the heavy queries' limit");
     for child in heavy {
         let outcome = json_of(child.wait_with_output().expect("the heavy client ends"), "heavy query");
         assert_eq!(outcome["status"], "TIMEOUT", "{outcome}");
         let seconds = outcome["seconds"].as_f64().expect("seconds");
-        assert!(seconds < 6.0 + 4.0, "a heavy query stopped after {seconds:.1} s under a 6 s limit");
+        assert!(seconds < 10.0 + 4.0, "a heavy query stopped after {seconds:.1} s under a 10 s limit");
     }
     // The heavy queries' work stops too, not only their answers: every operator stops at its
     // next input batch, so the server goes idle once the join has finished the batch in hand
