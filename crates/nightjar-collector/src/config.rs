@@ -196,7 +196,7 @@ impl CollectorConfig {
 
     /// The dataset's `s3://` location, when `dataset_dir` names object storage.
     pub fn remote_dataset(&self) -> Option<&str> {
-        self.dataset_dir.to_str().filter(|text| text.starts_with("s3://"))
+        self.dataset_dir.to_str().filter(|text| nightjar_dataset::TableLocation::names_object_storage(text))
     }
 
     /// Read and check a configuration file. Relative paths in it are taken

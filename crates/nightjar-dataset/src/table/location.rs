@@ -28,6 +28,12 @@ pub struct TableLocation {
 }
 
 impl TableLocation {
+    /// Whether `given` names a location in object storage (`s3://…`) rather than a folder, as
+    /// [`TableLocation::parse`] reads it.
+    pub fn names_object_storage(given: &str) -> bool {
+        Url::parse(given).is_ok_and(|url| url.scheme() == "s3")
+    }
+
     /// Parses a folder path, a `file://` URL or an `s3://bucket/prefix` URL. A local folder need
     /// not exist yet (a writer creates it).
     pub fn parse(given: &str) -> Result<TableLocation, DatasetError> {

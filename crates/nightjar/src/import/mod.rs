@@ -125,7 +125,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
         std::process::id()
     );
     let runtime = nightjar_ops::runtime("import", Some(1)).context("starting the import's runtime")?;
-    let remote = args.data.to_str().filter(|text| text.starts_with("s3://")).map(str::to_owned);
+    let remote = args.data.to_str().filter(|text| TableLocation::names_object_storage(text)).map(str::to_owned);
     let (root, staging) = match &remote {
         Some(_) => {
             let staging = Staging(std::env::temp_dir().join(format!("nightjar-{run_id}")));
