@@ -23,6 +23,8 @@ mod readme_commands;
 mod risk_cli;
 mod risk_periods;
 mod risk_site;
+mod rollup_cli;
+mod rollup_indicators;
 mod sensor_check;
 mod sensor_cli;
 mod sensor_collector;
@@ -60,6 +62,8 @@ fn main() -> std::process::ExitCode {
         risk_cli::tests(),
         risk_periods::tests(),
         risk_site::tests(),
+        rollup_cli::tests(),
+        rollup_indicators::tests(),
         sensor_check::tests(),
         sensor_cli::tests(),
         sensor_collector::tests(),

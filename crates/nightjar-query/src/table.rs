@@ -26,6 +26,8 @@ use url::Url;
 
 use crate::QueryError;
 
+mod rollups;
+
 /// The name analysts query every packet by.
 pub const PACKETS_TABLE: &str = "packets";
 
@@ -74,7 +76,11 @@ pub(crate) async fn register_packets(
     };
     if is_table {
         match PacketTable::open(&table_location, as_of).await {
-            Ok(table) => return register_snapshot(ctx, table, as_of).await.map(Some),
+            Ok(table) => {
+                let info = register_snapshot(ctx, table, as_of).await?;
+                rollups::register(ctx, &table_location).await?;
+                return Ok(Some(info));
+            }
             // An object-store prefix without a log is read as a layout v1 folder.
             Err(DatasetError::NotATable { .. }) if table_location.local_dir.is_none() => {}
             Err(error) => return Err(error.into()),

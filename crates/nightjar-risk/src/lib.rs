@@ -45,6 +45,7 @@ mod period;
 pub mod predicate;
 pub mod publish;
 mod report;
+mod rollup_sql;
 mod sql;
 pub mod stats;
 mod taxonomy;
@@ -54,5 +55,6 @@ pub use output::{Column, Field, coverage_fields, indicator_fields, row_values, t
 pub use period::{Period, PeriodKind, describe_period};
 pub use publish::{PUBLISH_STEPS, PublishOptions, PublishSummary, SourceVersion, publish, publish_with_progress};
 pub use report::{AddressSpace, Coverage, IndicatorReport, IndicatorRow, MIN_ADDRESSES_FOR_RATE, observed_days};
+pub use rollup_sql::{CountSource, SOURCE_DAYS_TABLE, packet_condition, rollup_flag_column};
 pub use sql::{Exclusions, Grouping, IndicatorQuery};
 pub use taxonomy::{RISKS_CSV, Risk, Taxonomy};

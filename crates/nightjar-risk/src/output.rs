@@ -242,6 +242,7 @@ impl IndicatorReport {
             "suppression_k": self.suppression_k,
             "suppressed_rows": self.suppressed_rows,
             "last_day_incomplete": self.last_day_incomplete,
+            "counted_from": self.counted_from,
             "min_addresses_for_rate": MIN_ADDRESSES_FOR_RATE,
             "coverage": self.coverage_values(),
             "rows": self.row_values(),
@@ -258,6 +259,7 @@ impl IndicatorReport {
             self.to,
             self.exclusions.describe()
         );
+        out.push_str(&format!("# {}\n", self.counted_from.describe()));
         for c in &self.coverage {
             out.push_str(&format!(
                 "# coverage {}: {} {}, {} dark {} observed\n",

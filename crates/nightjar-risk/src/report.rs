@@ -12,6 +12,7 @@ use datafusion::prelude::SessionContext;
 
 use crate::error::RiskError;
 use crate::period::{Period, PeriodKind};
+use crate::rollup_sql::CountSource;
 use crate::sql::{Exclusions, Grouping, IndicatorQuery};
 use crate::stats;
 use crate::taxonomy::Taxonomy;
@@ -123,6 +124,8 @@ pub struct IndicatorReport {
     /// Whether the last day asked for is incomplete: its last packet came more than an hour
     /// before the day's end (data still arriving, or the capture stopped). Its periods are partial.
     pub last_day_incomplete: bool,
+    /// Whether the counts come from the packets or from the `source_days` rollup.
+    pub counted_from: CountSource,
 }
 
 impl IndicatorReport {
@@ -134,15 +137,40 @@ impl IndicatorReport {
         taxonomy: &Taxonomy,
         space: &AddressSpace,
     ) -> Result<IndicatorReport, RiskError> {
+        Self::compute_from(ctx, query, taxonomy, space, CountSource::Packets).await
+    }
+
+    /// Like [`IndicatorReport::compute`], counting from `source`: with
+    /// [`CountSource::Rollups`] (a table `source_days` must be registered, current for every
+    /// day of the range) the counts and the sensors of the coverage come from `source_days`;
+    /// the dark addresses of the coverage from the packets still held.
+    pub async fn compute_from(
+        ctx: &SessionContext,
+        query: &IndicatorQuery,
+        taxonomy: &Taxonomy,
+        space: &AddressSpace,
+        source: CountSource,
+    ) -> Result<IndicatorReport, RiskError> {
         let mut periods = query.kind.periods(query.from, query.to)?;
         let last_day_incomplete = day_is_incomplete(ctx, query.to).await?;
         if let Some(last) = periods.last_mut().filter(|_| last_day_incomplete) {
             last.partial = true;
         }
-        let batches = ctx.sql(&query.sql(taxonomy.risks())).await?.collect().await?;
+        let indicator_sql = match source {
+            CountSource::Packets => query.sql(taxonomy.risks()),
+            CountSource::Rollups => query.rollup_sql(),
+        };
+        let batches = ctx.sql(&indicator_sql).await?.collect().await?;
         let coverage_batches = ctx.sql(&query.coverage_sql()).await?.collect().await?;
         let counts = read_counts(&batches, query)?;
-        let coverage = read_coverage(&coverage_batches, &periods)?;
+        let mut coverage = read_coverage(&coverage_batches, &periods)?;
+        if source == CountSource::Rollups {
+            let sensor_batches = ctx.sql(&query.rollup_coverage_sql()).await?.collect().await?;
+            let sensors = read_sensors(&sensor_batches)?;
+            for (period, row) in periods.iter().zip(coverage.iter_mut()) {
+                row.sensors = row.sensors.max(sensors.get(&period.start).copied().unwrap_or(0));
+            }
+        }
         let rows = score_rows(counts, query, &periods, space);
         Ok(IndicatorReport {
             period_kind: query.kind,
@@ -155,6 +183,7 @@ impl IndicatorReport {
             suppression_k: None,
             suppressed_rows: 0,
             last_day_incomplete,
+            counted_from: source,
         })
     }
 
@@ -255,6 +284,21 @@ fn read_coverage(batches: &[RecordBatch], periods: &[Period]) -> Result<Vec<Cove
             }
         })
         .collect())
+}
+
+/// Sensors per period start, from the rollup coverage SQL.
+fn read_sensors(batches: &[RecordBatch]) -> Result<HashMap<NaiveDate, u64>, RiskError> {
+    let mut seen = HashMap::new();
+    for batch in batches {
+        let starts = dates(batch)?;
+        let sensors = integers(batch, "sensors")?;
+        for i in 0..batch.num_rows() {
+            if let Some(start) = starts[i] {
+                seen.insert(start, sensors[i]);
+            }
+        }
+    }
+    Ok(seen)
 }
 
 fn score_rows(counts: Counts, query: &IndicatorQuery, periods: &[Period], space: &AddressSpace) -> Vec<IndicatorRow> {

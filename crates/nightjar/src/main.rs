@@ -15,6 +15,7 @@ mod lookup;
 mod progress;
 mod publish;
 mod risk;
+mod rollup;
 mod say;
 mod sensor;
 mod serve_sql;
@@ -87,6 +88,10 @@ enum Command {
     /// period, score, rank, rate per million addresses, excess and coverage,
     /// computed by SQL over the dataset (`--show-sql` prints it).
     Risk(risk::RiskArgs),
+    /// Write or refresh the rollup tables (source_days, country_hours, port_days) of the
+    /// dataset's completed days: per-day aggregates that keep indicators after the packets
+    /// are gone; a day is rolled up again when late packets arrived for it.
+    Rollup(rollup::RollupArgs),
     /// Write the static statistics site (world map, rankings, country and
     /// risk pages) and its open data (CSV, JSON, datapackage.json).
     Publish(publish::PublishArgs),
@@ -115,6 +120,7 @@ fn main() -> ExitCode {
         Command::Sql(args) => sql::run(args),
         Command::Sensor(args) => sensor::run(args),
         Command::Risk(args) => risk::run(args),
+        Command::Rollup(args) => rollup::run(args),
         Command::Publish(args) => publish::run(args),
         Command::Lookup(args) => lookup::run(args),
         Command::ServeSql(args) => serve_sql::run(args),

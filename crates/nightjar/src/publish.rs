@@ -11,7 +11,7 @@ use nightjar_risk::{
 
 use crate::dataset::DatasetArgs;
 use crate::progress;
-use crate::risk::{DEFAULT_PERIOD, address_space, resolve_days};
+use crate::risk::{DEFAULT_PERIOD, address_space, count_source, resolve_days};
 use crate::summary::plural;
 
 /// Arguments of `nightjar publish`.
@@ -61,6 +61,7 @@ async fn run_async(args: PublishArgs) -> Result<()> {
     let engine = args.dataset.open().await?;
     let (from, to) = resolve_days(&engine, args.from, args.to).await?;
     let space = address_space(args.dataset.country_db.as_ref())?;
+    let counted_from = count_source(&engine, &args.dataset, from, to).await?;
     let options = PublishOptions {
         from,
         to,
@@ -75,6 +76,7 @@ async fn run_async(args: PublishArgs) -> Result<()> {
                 .and_then(chrono::DateTime::from_timestamp_millis)
                 .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
         }),
+        counted_from,
     };
     let bar = progress::steps("publishing", PUBLISH_STEPS, args.quiet);
     let mut steps_done = 0u64;
@@ -88,6 +90,7 @@ async fn run_async(args: PublishArgs) -> Result<()> {
     let summary = summary.with_context(|| format!("publishing into {}", args.out.display()))?;
     println!("site written:      {}", args.out.join("index.html").display());
     println!("days:              {from} to {to}");
+    println!("counts:            {}", counted_from.describe());
     if summary.headline_partial {
         println!("front page period: {} (no complete {} has data yet)", summary.headline, args.period);
     } else {

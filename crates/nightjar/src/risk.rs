@@ -12,7 +12,8 @@ use clap::{Args, ValueEnum};
 use nightjar_geo::GeoDb;
 use nightjar_query::{QueryConfig, QueryEngine};
 use nightjar_risk::{
-    AddressSpace, Exclusions, Grouping, IndicatorQuery, IndicatorReport, PeriodKind, Taxonomy, observed_days,
+    AddressSpace, CountSource, Exclusions, Grouping, IndicatorQuery, IndicatorReport, PeriodKind, Taxonomy,
+    observed_days,
 };
 
 /// The period length `risk` and `publish` count over when `--period` is not given.
@@ -121,6 +122,25 @@ pub async fn resolve_days(
     Ok((from.unwrap_or(first), to.unwrap_or(last)))
 }
 
+/// Where indicators over `from..=to` are counted from: the `source_days` rollup when every day's
+/// rollups are current (the same counts from far fewer rows), else the packets. A table read
+/// `--as-of` an older version counts from its packets.
+pub async fn count_source(
+    engine: &QueryEngine,
+    dataset: &DatasetArgs,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<CountSource> {
+    if dataset.as_of.is_some() {
+        return Ok(CountSource::Packets);
+    }
+    let today = chrono::Utc::now().date_naive();
+    let current = nightjar_rollup::rollups_current(engine, &dataset.data, from, to, today)
+        .await
+        .with_context(|| format!("checking the rollups of {}", dataset.data))?;
+    Ok(if current { CountSource::Rollups } else { CountSource::Packets })
+}
+
 pub fn run(args: RiskArgs) -> Result<()> {
     let runtime = nightjar_ops::runtime("nj-risk", None).context("starting tokio")?;
     runtime.block_on(run_async(args))
@@ -142,9 +162,20 @@ async fn run_async(args: RiskArgs) -> Result<()> {
         risks,
         exclusions: Exclusions { research: !args.include_research, spoofed: !args.include_spoofed },
     };
+    let source = count_source(&engine, &args.dataset, from, to).await?;
     let mut out = std::io::stdout().lock();
     if args.show_sql {
-        writeln!(out, "{};\n\n{};", query.sql(taxonomy.risks()), query.coverage_sql())?;
+        writeln!(out, "-- {}", source.describe())?;
+        match source {
+            CountSource::Packets => writeln!(out, "{};\n\n{};", query.sql(taxonomy.risks()), query.coverage_sql())?,
+            CountSource::Rollups => writeln!(
+                out,
+                "{};\n\n{};\n\n{};",
+                query.rollup_sql(),
+                query.rollup_coverage_sql(),
+                query.coverage_sql()
+            )?,
+        }
         return Ok(());
     }
     let space = match args.by {
@@ -156,7 +187,7 @@ async fn run_async(args: RiskArgs) -> Result<()> {
         &format!("counting risky sources over {days} {}", plural(days.unsigned_abs(), "day", "days")),
         args.quiet,
     );
-    let report = IndicatorReport::compute(engine.context(), &query, &taxonomy, &space).await;
+    let report = IndicatorReport::compute_from(engine.context(), &query, &taxonomy, &space, source).await;
     spinner.finish_and_clear();
     let mut report = report?;
     if args.by == By::Asn && args.k > 1 {

@@ -15,6 +15,8 @@
 
 mod compact;
 mod convert;
+mod day_rows;
+mod day_table;
 mod location;
 mod remote;
 mod retention;
@@ -36,6 +38,7 @@ use deltalake_core::{DeltaTable, DeltaTableError};
 use object_store::ObjectStore;
 
 pub use self::convert::{Converted, convert};
+pub use self::day_table::{DAY_TXN_PREFIX, DayTable, ROLLUP_TABLES, ROLLUPS_DIR, RollupTable, derived_location};
 pub use self::location::{TableLocation, s3_store};
 pub use self::remote::FilePlacer;
 pub use self::retention::Expired;

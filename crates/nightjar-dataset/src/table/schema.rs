@@ -16,7 +16,7 @@ use crate::error::DatasetError;
 use crate::layout::DAY_PARTITION_KEY;
 
 /// The Delta type declared for a record column of type `data_type`.
-fn declared_type(data_type: &DataType) -> DataType {
+pub(crate) fn declared_type(data_type: &DataType) -> DataType {
     match data_type {
         DataType::UInt8 => DataType::Int16,
         DataType::UInt16 => DataType::Int32,

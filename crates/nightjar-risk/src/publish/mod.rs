@@ -41,6 +41,7 @@ use serde_json::{Value, json};
 use crate::error::RiskError;
 use crate::period::{PeriodKind, describe_period};
 use crate::report::{AddressSpace, Coverage, IndicatorReport};
+use crate::rollup_sql::CountSource;
 use crate::sql::{Exclusions, Grouping, IndicatorQuery};
 use crate::taxonomy::{Risk, Taxonomy};
 
@@ -66,6 +67,9 @@ pub struct PublishOptions {
     pub exclusions: Exclusions,
     /// The table version the numbers were computed from, when the dataset is a Delta table.
     pub source: Option<SourceVersion>,
+    /// Whether the counts come from the packets or from the `source_days` rollup (only when
+    /// every day's rollup is current: the counts are the same).
+    pub counted_from: CountSource,
 }
 
 /// Which version of the dataset's table a site was computed from, so every number can be
@@ -178,9 +182,13 @@ pub async fn publish_with_progress(
             exclusions: options.exclusions,
         };
         on_step(&format!("countries per {kind}"));
-        countries.push(IndicatorReport::compute(ctx, &query(Grouping::Country), taxonomy, space).await?);
+        countries.push(
+            IndicatorReport::compute_from(ctx, &query(Grouping::Country), taxonomy, space, options.counted_from)
+                .await?,
+        );
         on_step(&format!("autonomous systems per {kind}"));
-        let mut asn = IndicatorReport::compute(ctx, &query(Grouping::Asn), taxonomy, space).await?;
+        let mut asn =
+            IndicatorReport::compute_from(ctx, &query(Grouping::Asn), taxonomy, space, options.counted_from).await?;
         if kind == options.headline_period {
             for row in asn.rows.iter().filter(|r| r.sources < options.k) {
                 *suppressed.entry((row.period.clone(), row.risk.clone())).or_insert(0u64) += 1;

@@ -69,6 +69,7 @@ mod tests {
             suppression_k: None,
             suppressed_rows: 0,
             last_day_incomplete: false,
+            counted_from: crate::CountSource::Packets,
         };
         let mut reports = vec![
             report(vec![row("64500", "203.31.164.0/23"), row("64501", "Example Transit 2.0")]),

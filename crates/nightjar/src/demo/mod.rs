@@ -140,6 +140,7 @@ async fn run_async(args: DemoArgs) -> Result<()> {
         k: 3,
         exclusions: Exclusions::default(),
         source: None,
+        counted_from: nightjar_risk::CountSource::Packets,
     };
     let summary = nightjar_risk::publish(engine.context(), &paths.site, &options, &taxonomy, &space).await?;
     let index = paths.site.join("index.html");

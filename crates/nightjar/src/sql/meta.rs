@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Result, bail};
+use nightjar_dataset::table::ROLLUP_TABLES;
 use nightjar_query::{FUNCTIONS, PACKETS_TABLE, QueryEngine, VIEWS};
 
 /// What a backslash command asks the shell to do next.
@@ -33,7 +34,7 @@ pub async fn run(engine: &QueryEngine, command: &str, out: &mut dyn Write) -> Re
         ("\\q" | "\\quit", _) => return Ok(MetaOutcome::Quit),
         ("\\timing", _) => return Ok(MetaOutcome::ToggleTiming),
         ("\\?" | "\\help" | "\\h", _) => writeln!(out, "{HELP}")?,
-        ("\\d", None) => list_tables(out)?,
+        ("\\d", None) => list_tables(engine, out)?,
         ("\\d", Some(table)) => describe(engine, table.trim_end_matches(';'), out).await?,
         ("\\df", _) => {
             let width = FUNCTIONS.iter().map(|function| function.call.len()).max().unwrap_or(0);
@@ -47,10 +48,14 @@ pub async fn run(engine: &QueryEngine, command: &str, out: &mut dyn Write) -> Re
     Ok(MetaOutcome::Continue)
 }
 
-fn list_tables(out: &mut dyn Write) -> Result<()> {
+fn list_tables(engine: &QueryEngine, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "  {:20} table  every packet from every sensor, partitioned by day", PACKETS_TABLE)?;
     for view in VIEWS {
         writeln!(out, "  {:20} view   {}", view.name, view.description)?;
+    }
+    // The rollups the dataset has (`nightjar rollup` or the collector writes them).
+    for rollup in ROLLUP_TABLES.iter().filter(|rollup| engine.context().table_exist(rollup.name).unwrap_or(false)) {
+        writeln!(out, "  {:20} table  {}", rollup.name, rollup.description)?;
     }
     Ok(())
 }
