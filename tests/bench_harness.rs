@@ -57,6 +57,9 @@ fn missing_peers() -> Vec<&'static str> {
     if !succeeds("python3", &["-c", "import duckdb"]) {
         missing.push("duckdb");
     }
+    if !succeeds("python3", &["-c", "import moto.server, boto3"]) {
+        missing.push("moto");
+    }
     missing
 }
 
@@ -139,8 +142,18 @@ fn quick_run_reports_every_section_with_figures_and_ratios() -> Result<(), Skipp
             assert!(has_number_before(peer[1], "packets/s") && has_number_before(peer[2], "×"), "{report}");
         }
     }
-    let ingest = cells(row(&report, "collector ingest"));
+    let ingest = cells(row(&report, "collector ingest,"));
     assert!(has_number_before(ingest[1], "rows/s") && ingest[2].contains("goal ≥ 5 M rows/s/core"), "{report}");
+    let table = cells(row(&report, "collector ingest into a Delta table on the local disk"));
+    assert!(has_number_before(table[1], "rows/s") && has_number_before(table[2], "×"), "{report}");
+    let s3 = cells(row(&report, "collector ingest into a Delta table on an S3 API server"));
+    if missing.contains(&"moto") {
+        assert_eq!(s3[1], "not measured", "{report}");
+    } else {
+        assert!(has_number_before(s3[1], "rows/s") && has_number_before(s3[2], "×"), "{report}");
+    }
+    let freshness = cells(row(&report, "freshness"));
+    assert!(has_number_before(freshness[1], "s,") && freshness[2].contains("goal p99 ≤ 10 s"), "{report}");
     let bytes = cells(row(&report, "bytes per packet"));
     assert!(has_number_before(bytes[1], "B") && bytes[2].contains("pcap.gz"), "{report}");
 

@@ -4,6 +4,7 @@
 //! under `NIGHTJAR_SYSTEM_TESTS=require` (see `nightjar_test_kit::prereq`).
 
 mod bench_harness;
+mod cluster;
 mod collector_alerts;
 mod collector_cli;
 mod collector_disk_full;
@@ -43,6 +44,7 @@ mod tool_fingerprints;
 fn main() -> std::process::ExitCode {
     let modules = [
         bench_harness::tests(),
+        cluster::tests(),
         collector_alerts::tests(),
         collector_cli::tests(),
         collector_disk_full::tests(),

@@ -1,7 +1,11 @@
 //! How to open the dataset: where it is, which geo databases the SQL functions use, per-query limits.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use datafusion::error::DataFusionError;
+use datafusion::execution::SessionState;
 
 /// Limits that apply to every query on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +47,20 @@ pub struct QueryConfig {
     pub concurrent_queries: usize,
     /// Which version of a Delta table to read; the latest by default, read anew by each query.
     pub as_of: nightjar_dataset::AsOf,
+    /// Where plans run: `None`, in this process; or a change to the session made before the
+    /// dataset, functions and views are registered (the `nightjar-cluster` crate's, which sends
+    /// the plans to a cluster).
+    pub upgrade: Option<SessionUpgrade>,
+}
+
+/// A change to a new session's state (see [`QueryConfig::upgrade`]).
+#[derive(Clone)]
+pub struct SessionUpgrade(pub Arc<dyn Fn(SessionState) -> Result<SessionState, DataFusionError> + Send + Sync>);
+
+impl std::fmt::Debug for SessionUpgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionUpgrade")
+    }
 }
 
 /// By default, 16 queries run at once.
@@ -59,6 +77,7 @@ impl QueryConfig {
             target_partitions: None,
             concurrent_queries: DEFAULT_CONCURRENT_QUERIES,
             as_of: nightjar_dataset::AsOf::Latest,
+            upgrade: None,
         }
     }
 }

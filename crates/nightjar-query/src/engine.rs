@@ -97,7 +97,10 @@ impl QueryEngine {
             .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled))
             .build_arc()?;
         // Distinct counts the project's `count` does in one pass stay one aggregate.
-        let ctx = crate::distinct_plan::keep_counted_distinct(SessionContext::new_with_config_rt(session, runtime));
+        let mut ctx = crate::distinct_plan::keep_counted_distinct(SessionContext::new_with_config_rt(session, runtime));
+        if let Some(upgrade) = &config.upgrade {
+            ctx = SessionContext::new_with_state((upgrade.0)(ctx.state())?);
+        }
         let snapshot = table::register_packets(&ctx, &config.dataset, &config.as_of).await?;
         let country = GeoDb::country_or_embedded(config.country_db.as_deref())?;
         let asn = GeoDb::asn_or_embedded(config.asn_db.as_deref())?;

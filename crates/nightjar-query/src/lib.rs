@@ -18,6 +18,7 @@ mod cancel;
 mod config;
 mod display;
 mod distinct_plan;
+pub mod distributed;
 mod engine;
 mod error;
 mod errors;
@@ -28,7 +29,7 @@ pub mod shape;
 mod table;
 mod views;
 
-pub use config::{DEFAULT_CONCURRENT_QUERIES, QueryConfig, QueryLimits};
+pub use config::{DEFAULT_CONCURRENT_QUERIES, QueryConfig, QueryLimits, SessionUpgrade};
 pub use display::{addresses_as_text, text_schema};
 pub use engine::{QueryEngine, QueryOutput};
 pub use error::QueryError;

@@ -102,7 +102,7 @@ pub(crate) async fn register_packets(
 
 /// A listing table over `url` with the record schema, the `day` partition and only `.parquet`
 /// files; the writers' `_inprogress/` and `_compact/` work folders stay invisible.
-fn listing_table(url: &str) -> Result<ListingTable, DataFusionError> {
+pub(crate) fn listing_table(url: &str) -> Result<ListingTable, DataFusionError> {
     let table_url = ListingTableUrl::parse(url)?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
@@ -119,18 +119,22 @@ async fn register_snapshot(ctx: &SessionContext, table: PacketTable, as_of: &AsO
     let snapshot_url = Url::parse(SNAPSHOT_URL).map_err(|error| dataset_error(SNAPSHOT_URL, error))?;
     ctx.register_object_store(&snapshot_url, Arc::clone(&store) as Arc<dyn object_store::ObjectStore>);
     let listing = listing_table(SNAPSHOT_URL).map_err(|error| dataset_error(&table.location().given, error))?;
+    let dataset = table.location().url.to_string();
     let follow = (*as_of == AsOf::Latest).then(|| Mutex::new(table));
-    ctx.register_table(PACKETS_TABLE, Arc::new(DeltaPackets { listing, store, follow }))?;
+    ctx.register_table(PACKETS_TABLE, Arc::new(DeltaPackets { listing, store, follow, dataset }))?;
     Ok(info)
 }
 
 /// `packets` over a Delta table: the listing table over the snapshot store, which each query
 /// moves to the newest commit first unless the engine reads a fixed version.
-struct DeltaPackets {
+pub(crate) struct DeltaPackets {
     listing: ListingTable,
     store: Arc<SnapshotStore>,
     /// The table to follow, when reading the latest version.
     follow: Option<Mutex<PacketTable>>,
+    /// The table's location as a URL (`file:///…/` or `s3://bucket/prefix/`): the same table for
+    /// a process in another folder.
+    dataset: String,
 }
 
 impl std::fmt::Debug for DeltaPackets {
@@ -143,6 +147,12 @@ impl std::fmt::Debug for DeltaPackets {
 }
 
 impl DeltaPackets {
+    /// Where the table is and which version it reads: `None` for the latest.
+    pub(crate) fn source(&self) -> (String, Option<u64>) {
+        let pinned = self.follow.is_none().then(|| self.store.files().version);
+        (self.dataset.clone(), pinned)
+    }
+
     /// Moves the snapshot store to the newest commit.
     async fn follow_latest(&self) -> Result<(), DataFusionError> {
         let Some(follow) = &self.follow else { return Ok(()) };

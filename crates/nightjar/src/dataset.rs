@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use nightjar_dataset::{DAY_PARTITION_KEY, has_partitions};
-use nightjar_query::{AsOf, QueryConfig, QueryEngine};
+use nightjar_query::{AsOf, QueryConfig, QueryEngine, SessionUpgrade};
 
 /// The dataset folder every command reads and `import` writes when `--data` is not given.
 pub const DEFAULT_DATASET: &str = "data";
@@ -28,6 +28,10 @@ pub struct DatasetArgs {
     /// 2026-11-30T12:00:00Z) instead of its latest commit.
     #[arg(long, value_name = "VERSION|TIME")]
     pub as_of: Option<AsOf>,
+    /// Run the queries on a Nightjar cluster (`nightjar cluster scheduler`): the scheduler's
+    /// address. Its executors read the dataset with their own AWS_* settings.
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
 }
 
 impl DatasetArgs {
@@ -38,10 +42,16 @@ impl DatasetArgs {
             country_db: self.country_db.clone(),
             asn_db: self.asn_db.clone(),
             as_of: self.as_of.clone().unwrap_or_default(),
+            upgrade: cluster_upgrade(self.cluster.as_deref(), &self.data)?,
             ..QueryConfig::new(self.data.clone())
         };
         QueryEngine::open(config).await.with_context(|| format!("opening the dataset {}", self.data))
     }
+}
+
+/// With a `--cluster` address, the session change that runs queries there.
+pub fn cluster_upgrade(cluster: Option<&str>, data: &str) -> Result<Option<SessionUpgrade>> {
+    cluster.map(|cluster| nightjar_cluster::client::upgrade(cluster, data)).transpose().map_err(Into::into)
 }
 
 /// A local dataset folder without `day=` partitions of its own, whose child folder has them,

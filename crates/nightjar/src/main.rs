@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cluster;
 mod collector;
 mod convert;
 mod dataset;
@@ -102,12 +103,18 @@ enum Command {
     /// dashboards): bearer tokens, TLS, read-only SQL within per-query
     /// limits; `serve-sql add-token NAME` lets an analyst in.
     ServeSql(serve_sql::ServeSqlArgs),
+    /// Run a process of a DataFusion Ballista cluster for Nightjar's SQL: `cluster scheduler`,
+    /// `cluster executor`; then `sql`, `risk`, `publish` and `lookup` take `--cluster df://HOST:PORT`.
+    Cluster(cluster::ClusterArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The long-running components report their counters in info lines.
-    let long_running = matches!(cli.command, Command::Sensor(_) | Command::Collector(_) | Command::ServeSql(_));
+    let long_running = matches!(
+        cli.command,
+        Command::Sensor(_) | Command::Collector(_) | Command::ServeSql(_) | Command::Cluster(_)
+    );
     init_logging(if long_running { "info" } else { "warn" }, cli.log_format);
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
@@ -124,6 +131,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => publish::run(args),
         Command::Lookup(args) => lookup::run(args),
         Command::ServeSql(args) => serve_sql::run(args),
+        Command::Cluster(args) => cluster::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -51,6 +51,10 @@ pub struct ServeSqlArgs {
     /// query runs on threads of its own, so a heavy one slows the others only by sharing the CPU.
     #[arg(long, default_value_t = nightjar_query::DEFAULT_CONCURRENT_QUERIES, value_name = "N")]
     concurrent_queries: usize,
+    /// Run the queries on a Nightjar cluster (`nightjar cluster scheduler`): the scheduler's
+    /// address. Its executors read the dataset with their own AWS_* settings.
+    #[arg(long, value_name = "df://HOST:PORT")]
+    cluster: Option<String>,
     #[command(subcommand)]
     action: Option<ServeSqlAction>,
 }
@@ -102,6 +106,7 @@ async fn serve(args: ServeSqlArgs, tokens_file: PathBuf) -> Result<()> {
     query.asn_db = args.asn_db;
     query.limits = QueryLimits { memory_bytes: args.memory_limit, time: args.time_limit };
     query.concurrent_queries = args.concurrent_queries;
+    query.upgrade = crate::dataset::cluster_upgrade(args.cluster.as_deref(), &args.data)?;
     let config = FlightSqlConfig {
         listen: args.listen,
         tokens: tokens_file,

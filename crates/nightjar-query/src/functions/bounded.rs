@@ -59,6 +59,11 @@ const BOUNDED: &[(&str, Growth)] = &[
     ("array_resize", Growth::ArrayResize),
 ];
 
+/// The names of the functions [`register`] replaces.
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
+    BOUNDED.iter().map(|(name, _)| *name)
+}
+
 /// Replaces each function of [`BOUNDED`] registered on `ctx` by its bounded wrapper.
 pub(crate) fn register(ctx: &SessionContext, memory_limit_bytes: usize) {
     let registered = ctx.state().scalar_functions().clone();

@@ -31,6 +31,9 @@ pub(crate) use groups::DistinctPairsCount;
 pub(crate) use keys::KeyKind;
 pub(crate) use set::DistinctSetCount;
 
+/// The name of the aggregate [`count`] replaces.
+pub(crate) const NAME: &str = "count";
+
 /// DataFusion's `count`, with a fast `count(DISTINCT …)` over addresses, dates and strings.
 pub(crate) fn count() -> AggregateUDF {
     AggregateUDF::new_from_impl(FastDistinctCount { builtin: count_udaf() })

@@ -56,6 +56,10 @@ pub struct SqlArgs {
     /// The longest one query may run, e.g. 30s or 10m.
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration, value_name = "DURATION")]
     time_limit: Duration,
+    /// Run the queries on a Nightjar cluster (`nightjar cluster scheduler`): the scheduler's
+    /// address. Its executors read the dataset with their own AWS_* settings.
+    #[arg(long, value_name = "df://HOST:PORT")]
+    cluster: Option<String>,
 }
 
 /// A size such as `4GiB`, `1.5 GiB`, `512MiB` or a plain number of bytes ([`nightjar_ops::parse_size`]).
@@ -76,6 +80,7 @@ async fn run_async(args: SqlArgs) -> Result<()> {
         asn_db: args.asn_db.clone(),
         limits: QueryLimits { memory_bytes: args.memory_limit, time: args.time_limit },
         as_of: args.as_of.clone().unwrap_or_default(),
+        upgrade: crate::dataset::cluster_upgrade(args.cluster.as_deref(), &args.data)?,
         ..QueryConfig::new(args.data.clone())
     };
     crate::dataset::check_location(&args.data)?;
