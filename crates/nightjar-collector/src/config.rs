@@ -63,6 +63,10 @@ pub struct CollectorConfig {
     /// Days of packets a table keeps: at each compaction run, days older than this many days
     /// before today (UTC) leave the table by one commit. `None` keeps every day.
     pub retention_days: Option<u32>,
+    /// Days of rollups the rollup tables keep (`schemas/rollups-v1.md`): at each upkeep run,
+    /// rollup days older than this many days before today (UTC) leave them. `None` keeps every
+    /// day (the default: a year of rollups is a small fraction of a day of packets).
+    pub rollup_retention_days: Option<u32>,
     /// How long files that left a table (compacted, expired, or written and never committed)
     /// stay on disk for queries still reading an older snapshot; then a vacuum deletes them.
     pub vacuum_grace_s: u64,
@@ -189,6 +193,7 @@ impl CollectorConfig {
             compact_interval_s: default_compact_interval_s(),
             compact_min_files: default_compact_min_files(),
             retention_days: None,
+            rollup_retention_days: None,
             vacuum_grace_s: default_vacuum_grace_s(),
             limits: Limits::default(),
         }

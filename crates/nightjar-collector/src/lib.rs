@@ -15,6 +15,7 @@ pub mod printable;
 mod rate_limited;
 pub mod refusal;
 pub mod registry;
+pub mod rollup_upkeep;
 mod run;
 mod sensor_metrics;
 pub mod sensor_state;

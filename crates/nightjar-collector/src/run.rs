@@ -263,10 +263,11 @@ async fn housekeeping(
             last_compaction = tokio::time::Instant::now();
             let (root, lock, min_files) = (config.dataset_dir.clone(), store.publish_lock(), config.compact_min_files);
             let (retention_days, vacuum_grace_s) = (config.retention_days, config.vacuum_grace_s);
+            let rollup_retention_days = config.rollup_retention_days;
             let store = Arc::clone(&store);
             let compacted = tokio::task::spawn_blocking(move || match store.table() {
-                Some(table) => table.upkeep(min_files, retention_days, vacuum_grace_s),
-                None => compact_all(&root, &lock, min_files),
+                Some(table) => table.upkeep(min_files, retention_days, rollup_retention_days, vacuum_grace_s),
+                None => compact_all(&root, &lock, min_files).map_err(Into::into),
             })
             .await;
             if let Ok(Err(error)) = compacted {

@@ -117,20 +117,28 @@ impl TableSink {
         Ok(placed)
     }
 
-    /// The table's upkeep: compacts every day with at least `min_files` small files (each by
-    /// one commit), removes the days before `retention_days` ago, and vacuums files that left
-    /// the table more than `vacuum_grace_s` ago. Call from a blocking thread.
+    /// The table's upkeep: rolls up every complete day whose rollups are not current, removes the
+    /// days before `retention_days` ago (never one whose rollups are not current), compacts every
+    /// day with at least `min_files` small files (each by one commit), vacuums, and removes the
+    /// rollup days before `rollup_retention_days` ago; vacuums files that left the tables more than
+    /// `vacuum_grace_s` ago. Call from a blocking thread.
     pub(crate) fn upkeep(
         &self,
         min_files: usize,
         retention_days: Option<u32>,
+        rollup_retention_days: Option<u32>,
         vacuum_grace_s: u64,
-    ) -> Result<(), DatasetError> {
+    ) -> Result<(), crate::rollup_upkeep::UpkeepError> {
+        use crate::rollup_upkeep::{expirable_days, expire_rollups, roll_up};
         let options = nightjar_dataset::CompactOptions { min_files, ..Default::default() };
         self.runtime.block_on(async {
-            if let Some(days) = retention_days {
-                let cutoff = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(days));
-                self.table.lock().await.expire_before(cutoff).await?;
+            let dataset = self.table.lock().await.location().given.clone();
+            let today = chrono::Utc::now().date_naive();
+            // A failed rollup holds back the packet retention only; compaction goes on.
+            let rolled = roll_up(&dataset, today).await;
+            if let (Some(days), Ok(_)) = (retention_days, &rolled) {
+                let expirable = expirable_days(&dataset, today - chrono::Days::new(u64::from(days))).await?;
+                self.table.lock().await.expire_days(&expirable).await?;
             }
             let days = self.table.lock().await.days()?;
             for day in days {
@@ -139,6 +147,10 @@ impl TableSink {
             }
             let grace = chrono::Duration::seconds(i64::try_from(vacuum_grace_s).unwrap_or(i64::MAX / 1000));
             self.table.lock().await.vacuum(grace).await?;
+            if let Some(days) = rollup_retention_days {
+                expire_rollups(&dataset, today, days, grace).await?;
+            }
+            rolled?;
             Ok(())
         })
     }

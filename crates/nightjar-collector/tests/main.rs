@@ -2,5 +2,6 @@
 //! the collector over real HTTP and HTTPS on loopback.
 
 mod http;
+mod rollups;
 mod table;
 mod tls;

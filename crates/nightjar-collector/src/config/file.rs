@@ -65,6 +65,9 @@ pub(super) struct ConfigFile {
     /// Days of packets a table keeps (default: all).
     #[serde(default)]
     retention_days: Option<u32>,
+    /// Days of rollups the rollup tables keep (default: all).
+    #[serde(default)]
+    rollup_retention_days: Option<u32>,
     /// How long files that left a table stay for older snapshots (default `"1d"`).
     #[serde(default, with = "humantime_serde")]
     vacuum_grace: Option<Duration>,
@@ -237,6 +240,7 @@ impl ConfigFile {
             config.compact_min_files = min_files;
         }
         config.retention_days = self.retention_days;
+        config.rollup_retention_days = self.rollup_retention_days;
         if let Some(grace) = self.vacuum_grace {
             // A file is written a moment before the commit that names it: a vacuum with a
             // shorter grace could delete a batch's file before its commit lands.

@@ -17,6 +17,7 @@ mod compact;
 mod convert;
 mod day_rows;
 mod day_table;
+mod expire_days;
 mod location;
 mod remote;
 mod retention;
