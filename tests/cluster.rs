@@ -2,7 +2,8 @@
 //! the S3 API server (moto), against the same commands run on one machine.
 //!
 //! - every statement of the query layer's golden SQL files gives the same rows, or fails too;
-//! - `nightjar risk` for a day and a week gives the same table;
+//! - `nightjar risk` for a day and a week gives the same report, counted from the packets and
+//!   from the `source_days` rollup;
 //! - `EXPLAIN` shows the plan split into Ballista's stages;
 //! - an executor without Nightjar's functions, or of another Nightjar version, makes the query
 //!   fail with an error naming the function or both versions;
@@ -222,18 +223,27 @@ fn golden_sql_and_risk_give_the_local_answers_on_two_executors() -> Result<(), S
     }
     assert!(compared >= 30, "only {compared} golden statements compared");
 
-    for (period, from, to) in [("day", "2026-11-20", "2026-11-20"), ("week", "2026-11-16", "2026-11-22")] {
-        let args = ["risk", "--data", &golden, "--period", period, "--from", from, "--to", to, "--format", "csv"];
-        let (local, distributed) = (nightjar(&s3, &args, None), nightjar(&s3, &args, Some(&cluster)));
-        assert!(local.status.success(), "risk {period}: {}", text(&local.stderr));
-        assert!(
-            distributed.status.success(),
-            "risk {period} on the cluster: {}\n{}",
-            text(&distributed.stderr),
-            cluster.logs()
-        );
-        assert!(text(&local.stdout).lines().count() > 1, "risk {period} counted nothing:\n{}", text(&local.stdout));
-        assert_eq!(text(&distributed.stdout), text(&local.stdout), "risk {period}: different tables");
+    // From the packets, then (once `nightjar rollup` wrote them) from the source_days rollup.
+    for counted_from in ["\"counted_from\": \"packets\"", "\"counted_from\": \"rollups\""] {
+        if counted_from.contains("rollups") {
+            let rolled = nightjar(&s3, &["rollup", "--data", &golden], None);
+            assert!(rolled.status.success(), "nightjar rollup: {}", text(&rolled.stderr));
+        }
+        for (period, from, to) in [("day", "2026-11-20", "2026-11-20"), ("week", "2026-11-16", "2026-11-22")] {
+            let args = ["risk", "--data", &golden, "--period", period, "--from", from, "--to", to, "--format", "json"];
+            let (local, distributed) = (nightjar(&s3, &args, None), nightjar(&s3, &args, Some(&cluster)));
+            assert!(local.status.success(), "risk {period}: {}", text(&local.stderr));
+            let logs = cluster.logs();
+            assert!(
+                distributed.status.success(),
+                "risk {period} on the cluster: {}\n{logs}",
+                text(&distributed.stderr)
+            );
+            let report = text(&local.stdout);
+            assert!(report.contains(counted_from), "risk {period} was not {counted_from}:\n{report}");
+            assert!(report.contains("\"sources\": "), "risk {period} counted nothing:\n{report}");
+            assert_eq!(text(&distributed.stdout), report, "risk {period} {counted_from}: different reports");
+        }
     }
 
     let explain = nightjar(

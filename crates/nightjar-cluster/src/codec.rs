@@ -5,8 +5,9 @@
 //! only when the version is theirs, from their own process's functions: a process of another
 //! release refuses the plan naming both versions, and a Ballista process without Nightjar's codec
 //! refuses it naming the function (it cannot decode the bytes), where looking the name up would
-//! have given DataFusion's own `count` or none at all. `packets` over a Delta table travels as its
-//! location and version ([`PacketsSource`]) and is opened again where the plan is decoded.
+//! have given DataFusion's own `count` or none at all. `packets` and the rollup tables over Delta
+//! tables travel as dataset, table and version ([`TableSource`]) and are opened again where the
+//! plan is decoded.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use datafusion::logical_expr::{AggregateUDF, Extension, LogicalPlan, ScalarUDF};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
-use nightjar_query::distributed::{PacketsSource, nightjar_function_names, packets_at, packets_source};
+use nightjar_query::distributed::{TableSource, nightjar_function_names, table_at, table_source};
 use serde::{Deserialize, Serialize};
 
 use crate::options::nightjar_version;
@@ -125,8 +126,10 @@ impl Marks {
 struct TablePayload {
     /// The Nightjar version that planned the query.
     nightjar: String,
-    /// Where the table is.
+    /// Where the dataset is.
     dataset: String,
+    /// `packets` or a rollup table's name.
+    table: String,
     /// The version read; `None`: the newest when decoded.
     version: Option<u64>,
 }
@@ -167,7 +170,7 @@ impl LogicalExtensionCodec for LogicalCodec {
         let payload: TablePayload = serde_json::from_slice(json)
             .map_err(|error| DataFusionError::Plan(format!("the table `{table_ref}` in this plan: {error}")))?;
         self.marks.check_version(&payload.nightjar, &format!("the table `{table_ref}`"))?;
-        packets_at(PacketsSource { dataset: payload.dataset, version: payload.version })
+        table_at(TableSource { dataset: payload.dataset, table: payload.table, version: payload.version }, schema)
     }
 
     fn try_encode_table_provider(
@@ -176,11 +179,15 @@ impl LogicalExtensionCodec for LogicalCodec {
         node: Arc<dyn TableProvider>,
         buf: &mut Vec<u8>,
     ) -> Result<()> {
-        let Some(source) = packets_source(node.as_ref()) else {
+        let Some(source) = table_source(node.as_ref()) else {
             return self.inner.try_encode_table_provider(table_ref, node, buf);
         };
-        let payload =
-            TablePayload { nightjar: self.marks.version.clone(), dataset: source.dataset, version: source.version };
+        let payload = TablePayload {
+            nightjar: self.marks.version.clone(),
+            dataset: source.dataset,
+            table: source.table,
+            version: source.version,
+        };
         buf.extend_from_slice(TABLE_MARK);
         serde_json::to_writer(buf, &payload).map_err(|error| DataFusionError::External(Box::new(error)))
     }

@@ -4,68 +4,123 @@
 //! - [`nightjar_state`]: a session with Nightjar's SQL functions (bound to the geo databases the
 //!   process loaded), its `count`, the rule that keeps distinct counts in one aggregate, and its
 //!   Parquet scan options: the same planning a local engine does.
-//! - [`PacketsSource`]: how `packets` over a Delta table travels in a plan: its location and the
-//!   version read. [`packets_at`] rebuilds the table where the plan is decoded, over the same
-//!   snapshot, so files outside it (uncommitted, or compacted away) are never read there either.
+//! - [`TableSource`]: how `packets` or a rollup table over a Delta table travels in a plan: the
+//!   dataset, the table and the version read. [`table_at`] rebuilds the table where the plan is
+//!   decoded, over the same snapshot, so files outside it (uncommitted, or compacted away) are
+//!   never read there either.
 //! - [`DatasetStores`]: the object stores a plan's file scans name, found by URL: the dataset's
 //!   bucket, and the snapshot URLs (`nightjar-snapshot://…/`) whose reads go to the table's root.
 
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::TableType;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SessionState;
 use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
-use nightjar_dataset::{AsOf, PacketTable, SnapshotStore, TableLocation};
+use nightjar_dataset::table::{DayTable, ROLLUP_TABLES, derived_location};
+use nightjar_dataset::{AsOf, DatasetError, PacketTable, SnapshotFiles, SnapshotStore, TableLocation};
 use nightjar_geo::GeoDb;
 use object_store::ObjectStore;
 use url::Url;
 
-use crate::table::{DeltaPackets, listing_table};
+use crate::table::rollups::DeltaRollup;
+use crate::table::{DAY_COLUMN, DeltaPackets, PACKETS_TABLE};
 
 /// The URL scheme under which a Delta table's snapshot is listed and read inside an engine.
 pub const SNAPSHOT_SCHEME: &str = "nightjar-snapshot";
 
-/// Where a plan's `packets` table comes from, when it is a Delta table.
+/// Where a plan's Delta table comes from: `packets` or a rollup table of a dataset.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PacketsSource {
-    /// The table's location as the user gave it (a folder or `s3://bucket/prefix`).
+pub struct TableSource {
+    /// The dataset's location as a URL (`file:///…/` or `s3://bucket/prefix/`).
     pub dataset: String,
+    /// [`PACKETS_TABLE`] or a rollup table's name (`source_days`, …).
+    pub table: String,
     /// The version read; `None`: the newest when the plan is decoded.
     pub version: Option<u64>,
 }
 
-/// The source of `provider` when it is Nightjar's `packets` over a Delta table.
-pub fn packets_source(provider: &dyn TableProvider) -> Option<PacketsSource> {
-    let delta = provider.downcast_ref::<DeltaPackets>()?;
-    let (dataset, version) = delta.source();
-    Some(PacketsSource { dataset, version })
+/// The source of `provider` when it is `packets` or a rollup table over a Delta table.
+pub fn table_source(provider: &dyn TableProvider) -> Option<TableSource> {
+    if let Some(packets) = provider.downcast_ref::<DeltaPackets>() {
+        let (dataset, version) = packets.source();
+        return Some(TableSource { dataset, table: PACKETS_TABLE.to_owned(), version });
+    }
+    let rollup = provider.downcast_ref::<DeltaRollup>()?;
+    let (dataset, name) = rollup.source();
+    Some(TableSource { dataset, table: name.to_owned(), version: None })
 }
 
-/// `packets` over the snapshot `source` names, opened when it is first scanned.
-pub fn packets_at(source: PacketsSource) -> Result<Arc<dyn TableProvider>> {
+/// The table `source` names, with the columns `schema`, opened at its snapshot when first scanned.
+pub fn table_at(source: TableSource, schema: SchemaRef) -> Result<Arc<dyn TableProvider>> {
+    if source.table != PACKETS_TABLE && !ROLLUP_TABLES.iter().any(|rollup| rollup.name == source.table) {
+        return Err(DataFusionError::Plan(format!("no Nightjar table `{}`", source.table)));
+    }
     // Answers which filters it takes the way the table it opens will.
-    let shape = listing_table(&format!("{SNAPSHOT_SCHEME}://packets/"))?;
-    Ok(Arc::new(PacketsAt { source, shape }))
+    let shape = listing_over(&format!("{SNAPSHOT_SCHEME}://shape/"), &schema)?;
+    Ok(Arc::new(TableAt { source, schema, shape }))
 }
 
-/// The table [`packets_at`] returns.
+/// A listing table over `url` with the columns of `schema`, `day` being the partition.
+fn listing_over(url: &str, schema: &SchemaRef) -> Result<ListingTable> {
+    let files: Vec<_> = schema.fields().iter().filter(|field| field.name() != DAY_COLUMN).cloned().collect();
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(vec![(DAY_COLUMN.to_owned(), DataType::Date32)]);
+    let config = ListingTableConfig::new(ListingTableUrl::parse(url)?)
+        .with_listing_options(options)
+        .with_schema(Arc::new(Schema::new_with_metadata(files, schema.metadata().clone())));
+    ListingTable::try_new(config)
+}
+
+/// The host of the snapshot URL of `table` at `version`: `packets-v12`, `source-days-v3`.
+fn snapshot_host(table: &str, version: u64) -> String {
+    format!("{}-v{version}", table.replace('_', "-"))
+}
+
+/// The table a snapshot URL's host names (see [`snapshot_host`]).
+fn snapshot_table(host: &str) -> &str {
+    host.rsplit_once("-v").filter(|(_, version)| version.parse::<u64>().is_ok()).map_or(host, |(table, _)| table)
+}
+
+/// The table [`table_at`] returns.
 #[derive(Debug)]
-struct PacketsAt {
-    source: PacketsSource,
-    shape: datafusion::datasource::listing::ListingTable,
+struct TableAt {
+    source: TableSource,
+    schema: SchemaRef,
+    shape: ListingTable,
+}
+
+impl TableAt {
+    /// The snapshot's store (reads go to the table's root) and its file set.
+    async fn open(&self) -> std::result::Result<(Arc<dyn ObjectStore>, SnapshotFiles, String), DatasetError> {
+        let location = TableLocation::parse(&self.source.dataset)?;
+        if self.source.table == PACKETS_TABLE {
+            let as_of = self.source.version.map_or(AsOf::Latest, AsOf::Version);
+            let table = PacketTable::open(&location, &as_of).await?;
+            return Ok((table.store(), table.files()?, location.given));
+        }
+        let rollup = derived_location(&location, &self.source.table)?;
+        let table = DayTable::open(&rollup).await?.ok_or_else(|| DatasetError::Location {
+            location: rollup.given.clone(),
+            reason: "the rollup table is gone".to_owned(),
+        })?;
+        Ok((table.store(), table.files()?, rollup.given))
+    }
 }
 
 #[async_trait]
-impl TableProvider for PacketsAt {
+impl TableProvider for TableAt {
     fn schema(&self) -> SchemaRef {
-        self.shape.schema()
+        Arc::clone(&self.schema)
     }
 
     fn table_type(&self) -> TableType {
@@ -79,17 +134,13 @@ impl TableProvider for PacketsAt {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let external = |error: nightjar_dataset::DatasetError| DataFusionError::External(Box::new(error));
-        let location = TableLocation::parse(&self.source.dataset).map_err(external)?;
-        let as_of = self.source.version.map_or(AsOf::Latest, AsOf::Version);
-        let table = PacketTable::open(&location, &as_of).await.map_err(external)?;
-        let files = table.files().map_err(external)?;
-        // One URL per version: plans of several versions may share this runtime.
-        let url = format!("{SNAPSHOT_SCHEME}://v{}/", files.version);
-        let store = SnapshotStore::new(table.store(), files, &location.given);
+        let (root, files, name) = self.open().await.map_err(|error| DataFusionError::External(Box::new(error)))?;
+        // One URL per table and version: plans of several versions may share this runtime.
+        let url = format!("{SNAPSHOT_SCHEME}://{}/", snapshot_host(&self.source.table, files.version));
+        let store = SnapshotStore::new(root, files, &name);
         let parsed = Url::parse(&url).map_err(|error| DataFusionError::External(Box::new(error)))?;
         state.runtime_env().register_object_store(&parsed, Arc::new(store));
-        listing_table(&url)?.scan(state, projection, filters, limit).await
+        listing_over(&url, &self.schema)?.scan(state, projection, filters, limit).await
     }
 
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
@@ -126,7 +177,13 @@ impl DatasetStores {
                         "{url} names a table snapshot, but this process was given no dataset"
                     ))
                 })?;
-                let (_, table_root) = dataset.stores().map_err(external)?;
+                let table = snapshot_table(url.host_str().unwrap_or_default()).replace('-', "_");
+                let location = if ROLLUP_TABLES.iter().any(|rollup| rollup.name == table) {
+                    derived_location(dataset, &table).map_err(external)?
+                } else {
+                    dataset.clone()
+                };
+                let (_, table_root) = location.stores().map_err(external)?;
                 Ok(table_root)
             }
             "s3" => {

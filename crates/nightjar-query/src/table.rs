@@ -26,7 +26,7 @@ use url::Url;
 
 use crate::QueryError;
 
-mod rollups;
+pub(crate) mod rollups;
 
 /// The name analysts query every packet by.
 pub const PACKETS_TABLE: &str = "packets";

@@ -49,7 +49,13 @@ pub(crate) async fn register(ctx: &SessionContext, dataset: &TableLocation) -> R
             if has_files { options.infer_schema(&ctx.state(), &table_url).await? } else { table.declared_columns()? };
         let config = ListingTableConfig::new(table_url).with_listing_options(options).with_schema(schema);
         let listing = ListingTable::try_new(config)?;
-        let provider = DeltaRollup { listing, store, table: Mutex::new(table) };
+        let provider = DeltaRollup {
+            listing,
+            store,
+            table: Mutex::new(table),
+            name: rollup.name,
+            dataset: dataset.url.to_string(),
+        };
         ctx.register_table(rollup.name, Arc::new(provider))?;
     }
     Ok(())
@@ -57,10 +63,14 @@ pub(crate) async fn register(ctx: &SessionContext, dataset: &TableLocation) -> R
 
 /// A rollup table: the listing table over its snapshot store, moved to the newest commit by each
 /// query.
-struct DeltaRollup {
+pub(crate) struct DeltaRollup {
     listing: ListingTable,
     store: Arc<SnapshotStore>,
     table: Mutex<DayTable>,
+    /// Which rollup (`source_days`, …).
+    name: &'static str,
+    /// The dataset's location as a URL, for a process elsewhere.
+    dataset: String,
 }
 
 impl std::fmt::Debug for DeltaRollup {
@@ -70,6 +80,11 @@ impl std::fmt::Debug for DeltaRollup {
 }
 
 impl DeltaRollup {
+    /// The dataset's location (a URL) and the rollup's name.
+    pub(crate) fn source(&self) -> (String, &'static str) {
+        (self.dataset.clone(), self.name)
+    }
+
     async fn follow_latest(&self) -> Result<(), DataFusionError> {
         let mut table = self.table.lock().await;
         table.refresh().await.map_err(|error| DataFusionError::External(Box::new(error)))?;
