@@ -111,10 +111,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The long-running components report their counters in info lines.
-    let long_running = matches!(
-        cli.command,
-        Command::Sensor(_) | Command::Collector(_) | Command::ServeSql(_) | Command::Cluster(_)
-    );
+    let long_running =
+        matches!(cli.command, Command::Sensor(_) | Command::Collector(_) | Command::ServeSql(_) | Command::Cluster(_));
     init_logging(if long_running { "info" } else { "warn" }, cli.log_format);
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
