@@ -1,3 +1,4 @@
+-- counted from the packets
 -- Nightjar risk indicators (schemas/risks.csv): distinct source addresses per country and week,
 -- ${from} to ${to}; research scanners excluded; likely-spoofed packets excluded.
 WITH packet_flags AS (
