@@ -8,8 +8,9 @@
 //! was, so nothing is redone; a day whose packets the retention removed (none left, or fewer
 //! than its rollups stand for) keeps its rollups.
 //!
-//! A day is rewritten table by table, each in one commit that replaces all the day's rows
-//! (`port_days`, `country_hours`, then `source_days`, whose sum marks the day current).
+//! Stale days are rolled up by one query per table over up to a month of days, and each day of
+//! each table is rewritten in one commit that replaces all the day's rows (`port_days`,
+//! `country_hours`, then `source_days`, whose sum marks the day current).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -137,6 +138,7 @@ pub async fn refresh(dataset: &str, options: &RefreshOptions) -> Result<Vec<DayO
         None => packets.keys().copied().collect(),
     };
     let mut outcomes = Vec::with_capacity(days.len());
+    let mut stale = Vec::new();
     for day in days {
         let count = packets.get(&day).copied().unwrap_or(0);
         let previously = rolled.get(&day).copied().unwrap_or(0);
@@ -149,41 +151,70 @@ pub async fn refresh(dataset: &str, options: &RefreshOptions) -> Result<Vec<DayO
         } else if previously > count {
             DayState::FewerPackets { rolled_up: previously }
         } else {
-            write_day(&engine, &location, day, &taxonomy, previously).await?
+            stale.push(day);
+            DayState::Written { source_days: 0, country_hours: 0, port_days: 0, previously }
         };
         outcomes.push(DayOutcome { day, packets: count, state });
+    }
+    // One query per table for a month of days at a time, each table opened once.
+    let mut written: BTreeMap<NaiveDate, [usize; 3]> = BTreeMap::new();
+    let mut tables: [Option<DayTable>; 3] = [None, None, None];
+    for chunk in stale.chunks(DAYS_PER_QUERY) {
+        // source_days last: its sum is what says a day is current.
+        for (index, name) in [(2, "port_days"), (1, "country_hours"), (0, "source_days")] {
+            let statement = match name {
+                "source_days" => sql::source_days(chunk, &taxonomy),
+                "country_hours" => sql::country_hours(chunk, &taxonomy),
+                _ => sql::port_days(chunk),
+            };
+            let output = engine.query_output(&statement).await?;
+            let first = chunk[0];
+            let with_days = concat_batches(&output.schema, &output.batches)
+                .map_err(|source| RollupError::Arrow { day: first, source })?;
+            let days_of_rows = day_ranges(&with_days);
+            let columns: Vec<usize> = (1..with_days.num_columns()).collect();
+            let rows = with_days.project(&columns).map_err(|source| RollupError::Arrow { day: first, source })?;
+            if tables[index].is_none() {
+                let description = ROLLUP_TABLES.iter().find(|t| t.name == name).map(|t| t.description).unwrap_or(name);
+                let location = derived_location(&location, name)?;
+                tables[index] = Some(DayTable::open_or_create(&location, name, description, &rows.schema()).await?);
+            }
+            let Some(rollup) = tables[index].as_mut() else { continue };
+            for day in chunk {
+                let (offset, length) = days_of_rows.get(day).copied().unwrap_or((0, 0));
+                let mut info = serde_json::Map::new();
+                info.insert("nightjar.operation".into(), "rollup".into());
+                info.insert("nightjar.day".into(), day.to_string().into());
+                rollup.replace_day(*day, &rows.slice(offset, length), info).await?;
+                written.entry(*day).or_insert([0; 3])[index] = length;
+            }
+        }
+    }
+    for outcome in &mut outcomes {
+        if let (DayState::Written { source_days, country_hours, port_days, previously }, Some(rows)) =
+            (&mut outcome.state, written.get(&outcome.day))
+        {
+            [*source_days, *country_hours, *port_days] = *rows;
+            tracing::info!(day = %outcome.day, source_days, country_hours, port_days, previously, "rolled up");
+        }
     }
     Ok(outcomes)
 }
 
-/// Rolls `day` up into the three tables.
-async fn write_day(
-    engine: &QueryEngine,
-    dataset: &TableLocation,
-    day: NaiveDate,
-    taxonomy: &Taxonomy,
-    previously: u64,
-) -> Result<DayState, RollupError> {
-    let mut rows = [0usize; 3];
-    // source_days last: its sum is what says the day is current.
-    for (index, name) in [(2, "port_days"), (1, "country_hours"), (0, "source_days")] {
-        let statement = match name {
-            "source_days" => sql::source_days(day, taxonomy),
-            "country_hours" => sql::country_hours(day, taxonomy),
-            _ => sql::port_days(day),
-        };
-        let output = engine.query_output(&statement).await?;
-        let batch =
-            concat_batches(&output.schema, &output.batches).map_err(|source| RollupError::Arrow { day, source })?;
-        let description = ROLLUP_TABLES.iter().find(|t| t.name == name).map(|t| t.description).unwrap_or(name);
-        let location = derived_location(dataset, name)?;
-        let mut rollup = DayTable::open_or_create(&location, name, description, &output.schema).await?;
-        let mut info = serde_json::Map::new();
-        info.insert("nightjar.operation".into(), "rollup".into());
-        info.insert("nightjar.day".into(), day.to_string().into());
-        rollup.replace_day(day, &batch, info).await?;
-        rows[index] = batch.num_rows();
+/// How many days one rollup query reads.
+const DAYS_PER_QUERY: usize = 31;
+
+/// Where each day's rows are in `rows`, whose first column is the `day`, in order: day →
+/// (offset, length).
+fn day_ranges(rows: &arrow::record_batch::RecordBatch) -> BTreeMap<NaiveDate, (usize, usize)> {
+    let mut ranges: BTreeMap<NaiveDate, (usize, usize)> = BTreeMap::new();
+    if rows.num_columns() == 0 {
+        return ranges;
     }
-    tracing::info!(%day, source_days = rows[0], country_hours = rows[1], port_days = rows[2], previously, "rolled up");
-    Ok(DayState::Written { source_days: rows[0], country_hours: rows[1], port_days: rows[2], previously })
+    let days = rows.column(0).as_primitive::<Date32Type>();
+    for row in 0..rows.num_rows() {
+        let Some(day) = days.value_as_date(row) else { continue };
+        ranges.entry(day).and_modify(|(_, length)| *length += 1).or_insert((row, 1));
+    }
+    ranges
 }

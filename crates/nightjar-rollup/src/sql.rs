@@ -1,7 +1,8 @@
 //! The SQL that rolls one day of `packets` up into each rollup table (`schemas/rollups-v1.md`).
 //!
-//! Each statement reads one `day` partition and returns the table's columns without `day` (the
-//! partition value of the file it is written to). Risk flags are built from the per-packet
+//! Each statement reads the `day` partitions listed and returns `day` first, then the table's
+//! columns, ordered by `day`: the writer cuts the rows into days and writes each day's rows
+//! without `day` (the partition value of the file they go to). Risk flags are built from the per-packet
 //! conditions of `nightjar_risk` ([`nightjar_risk::packet_condition`]), never restated here.
 
 use std::fmt::Write as _;
@@ -9,16 +10,17 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use nightjar_risk::{Taxonomy, packet_condition, rollup_flag_column};
 
-fn day_filter(day: NaiveDate) -> String {
-    format!("day = DATE '{}'", day.format("%Y-%m-%d"))
+fn day_filter(days: &[NaiveDate]) -> String {
+    let listed: Vec<String> = days.iter().map(|day| format!("DATE '{}'", day.format("%Y-%m-%d"))).collect();
+    format!("day IN ({})", listed.join(", "))
 }
 
-/// `source_days` of `day`: one row per source and attribution (country, ASN, AS name, research
+/// `source_days` of `days`: one row per source and attribution (country, ASN, AS name, research
 /// label), with two flags per risk of `taxonomy` (its packets not likely spoofed, its
 /// likely-spoofed packets).
-pub fn source_days(day: NaiveDate, taxonomy: &Taxonomy) -> String {
+pub fn source_days(days: &[NaiveDate], taxonomy: &Taxonomy) -> String {
     let mut sql = String::from(
-        "SELECT src_ip, country, asn, as_name, research,
+        "SELECT day, src_ip, country, asn, as_name, research,
        min(time) AS first_seen,
        max(time) AS last_seen,
        count(*) AS packets,
@@ -42,17 +44,17 @@ pub fn source_days(day: NaiveDate, taxonomy: &Taxonomy) -> String {
     }
     let _ = write!(
         sql,
-        "\nFROM packets\nWHERE {}\nGROUP BY src_ip, country, asn, as_name, research\nORDER BY country, src_ip",
-        day_filter(day)
+        "\nFROM packets\nWHERE {}\nGROUP BY day, src_ip, country, asn, as_name, research\nORDER BY day, country, src_ip",
+        day_filter(days)
     );
     sql
 }
 
-/// `country_hours` of `day`: per hour, country and risk, the distinct sources and the packets
+/// `country_hours` of `days`: per hour, country and risk, the distinct sources and the packets
 /// that showed it; research sources and likely-spoofed packets left out, and packets without a
 /// country.
-pub fn country_hours(day: NaiveDate, taxonomy: &Taxonomy) -> String {
-    let mut sql = String::from("WITH flagged AS (\n  SELECT date_trunc('hour', time) AS hour, country, src_ip");
+pub fn country_hours(days: &[NaiveDate], taxonomy: &Taxonomy) -> String {
+    let mut sql = String::from("WITH flagged AS (\n  SELECT day, date_trunc('hour', time) AS hour, country, src_ip");
     let risks: Vec<(String, String)> = taxonomy
         .risks()
         .iter()
@@ -64,35 +66,35 @@ pub fn country_hours(day: NaiveDate, taxonomy: &Taxonomy) -> String {
     let _ = write!(
         sql,
         "\n  FROM packets\n  WHERE {} AND country IS NOT NULL AND research IS NULL AND spoof IS NULL\n)",
-        day_filter(day)
+        day_filter(days)
     );
     for (i, (slug, _)) in risks.iter().enumerate() {
         let union = if i == 0 { "\n" } else { "\nUNION ALL\n" };
         let _ = write!(
             sql,
-            "{union}SELECT hour, country, '{slug}' AS risk, count(DISTINCT src_ip) AS sources, count(*) AS packets \
-             FROM flagged WHERE {} GROUP BY hour, country",
+            "{union}SELECT day, hour, country, '{slug}' AS risk, count(DISTINCT src_ip) AS sources, count(*) AS packets \
+             FROM flagged WHERE {} GROUP BY day, hour, country",
             rollup_flag_column(slug, false)
         );
     }
-    sql.push_str("\nORDER BY hour, country, risk");
+    sql.push_str("\nORDER BY day, hour, country, risk");
     sql
 }
 
-/// `port_days` of `day`: per protocol and destination port, packets and distinct sources, of
+/// `port_days` of `days`: per protocol and destination port, packets and distinct sources, of
 /// every packet and of scans.
-pub fn port_days(day: NaiveDate) -> String {
+pub fn port_days(days: &[NaiveDate]) -> String {
     format!(
-        "SELECT protocol, dst_port,
+        "SELECT day, protocol, dst_port,
        count(*) AS packets,
        count(DISTINCT src_ip) AS sources,
        count(*) FILTER (WHERE class = 'scan') AS scan_packets,
        count(DISTINCT CASE WHEN class = 'scan' THEN src_ip END) AS scan_sources
 FROM packets
 WHERE {} AND dst_port IS NOT NULL
-GROUP BY protocol, dst_port
-ORDER BY protocol, dst_port",
-        day_filter(day)
+GROUP BY day, protocol, dst_port
+ORDER BY day, protocol, dst_port",
+        day_filter(days)
     )
 }
 
