@@ -117,9 +117,9 @@ impl TableSink {
         Ok(placed)
     }
 
-    /// The table's upkeep: rolls up every complete day whose rollups are not current, removes the
-    /// days before `retention_days` ago (never one whose rollups are not current), compacts every
-    /// day with at least `min_files` small files (each by one commit), vacuums, and removes the
+    /// The table's upkeep: compacts every day with at least `min_files` small files (each by one
+    /// commit), rolls up every complete day whose rollups are not current, removes the days
+    /// before `retention_days` ago (never one whose rollups are not current), vacuums, and removes the
     /// rollup days before `rollup_retention_days` ago; vacuums files that left the tables more than
     /// `vacuum_grace_s` ago. Call from a blocking thread.
     pub(crate) fn upkeep(
@@ -134,16 +134,18 @@ impl TableSink {
         self.runtime.block_on(async {
             let dataset = self.table.lock().await.location().given.clone();
             let today = chrono::Utc::now().date_naive();
-            // A failed rollup holds back the packet retention only; compaction goes on.
-            let rolled = roll_up(&dataset, today).await;
-            if let (Some(days), Ok(_)) = (retention_days, &rolled) {
-                let expirable = expirable_days(&dataset, today - chrono::Days::new(u64::from(days))).await?;
-                self.table.lock().await.expire_days(&expirable).await?;
-            }
+            // Compaction first: it changes no day's count, so no rollup, and a collector that
+            // stops (or is stopped) soon after starting still gets its days compacted.
             let days = self.table.lock().await.days()?;
             for day in days {
                 let mut table = self.table.lock().await;
                 table.compact_day(day, &options).await?;
+            }
+            // A failed rollup holds back the packet retention only.
+            let rolled = roll_up(&dataset, today).await;
+            if let (Some(days), Ok(_)) = (retention_days, &rolled) {
+                let expirable = expirable_days(&dataset, today - chrono::Days::new(u64::from(days))).await?;
+                self.table.lock().await.expire_days(&expirable).await?;
             }
             let grace = chrono::Duration::seconds(i64::try_from(vacuum_grace_s).unwrap_or(i64::MAX / 1000));
             self.table.lock().await.vacuum(grace).await?;
