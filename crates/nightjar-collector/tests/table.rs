@@ -146,13 +146,17 @@ async fn days_past_the_retention_leave_the_table_and_the_disk() {
 
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
+        // The snapshot's files are read only once the vacuum is done: until then (a grace of 0)
+        // it may delete the old day's file between the snapshot and the read.
         let on_disk = parquet_files(&site.dataset).len();
-        let rows = rows_per_batch(&site).await;
-        if on_disk == 1 && rows.len() == 1 {
-            assert_eq!(rows.get(&2), Some(&30), "today's batch stays");
-            break;
+        if on_disk == 1 {
+            let rows = rows_per_batch(&site).await;
+            if rows.len() == 1 {
+                assert_eq!(rows.get(&2), Some(&30), "today's batch stays");
+                break;
+            }
         }
-        assert!(std::time::Instant::now() < deadline, "the old day was not expired and vacuumed: {rows:?}");
+        assert!(std::time::Instant::now() < deadline, "the old day was not expired and vacuumed ({on_disk} files)");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The expired batch stays stored as far as exactly-once goes.
