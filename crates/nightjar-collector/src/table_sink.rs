@@ -136,11 +136,15 @@ impl TableSink {
             let today = chrono::Utc::now().date_naive();
             // Compaction first: it changes no day's count, so no rollup, and a collector that
             // stops (or is stopped) soon after starting still gets its days compacted.
-            let days = self.table.lock().await.days()?;
-            for day in days {
-                let mut table = self.table.lock().await;
-                table.compact_day(day, &options).await?;
+            // A failed compaction holds back nothing else: its error is returned at the end.
+            let compacted: Result<(), DatasetError> = async {
+                let days = self.table.lock().await.days()?;
+                for day in days {
+                    self.table.lock().await.compact_day(day, &options).await?;
+                }
+                Ok(())
             }
+            .await;
             // A failed rollup holds back the packet retention only.
             let rolled = roll_up(&dataset, today).await;
             if let (Some(days), Ok(_)) = (retention_days, &rolled) {
@@ -152,6 +156,7 @@ impl TableSink {
             if let Some(days) = rollup_retention_days {
                 expire_rollups(&dataset, today, days, grace).await?;
             }
+            compacted?;
             rolled?;
             Ok(())
         })
